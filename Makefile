@@ -1,0 +1,48 @@
+# Two commands do everything (see README.md):
+#   make demo   set up, then run every chapter's scripts into ./demo-store
+#   make test   set up, then run the whole test suite
+# Setting up is idempotent: the venv is rebuilt only when the pins change.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: setup data demo test lint format requirements clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.10 needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Download and verify the wine data once (a no-op when the cache is good).
+data: setup
+	$(BIN)/python -m winelab fetch
+
+demo: data
+	$(BIN)/python -m winelab.demo $(DEMO_ARGS)
+
+test: data
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src examples tests
+	$(BIN)/ruff format --check src examples tests
+
+format: setup
+	$(BIN)/ruff format src examples tests
+	$(BIN)/ruff check --fix src examples tests
+
+# Re-pin requirements.txt after editing requirements.in.
+requirements: setup
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+
+clean:
+	rm -rf $(VENV) demo-store .pytest_cache

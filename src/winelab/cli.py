@@ -1,0 +1,171 @@
+"""Command-line options shared by the example scripts, and their error handling.
+
+Every script builds its parser with :func:`example_parser` (so ``--help`` shows
+the script's docstring and the same option names everywhere) and starts with
+:func:`run_example`, which turns the problems a learner can fix into one line
+on stderr and a non-zero exit instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+
+from winelab.errors import UserError
+
+__all__ = [
+    "UserError",
+    "example_parser",
+    "fraction",
+    "non_negative_float",
+    "open_fraction",
+    "positive_int",
+    "run_example",
+]
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is reported on one line (no usage block)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1]."""
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (e.g. a test-set share)."""
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be strictly between 0 and 1")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    return value
+
+
+def example_parser(
+    doc: str | None,
+    *,
+    experiment: str | None = None,
+    model: bool = True,
+) -> argparse.ArgumentParser:
+    """A parser whose ``--help`` shows ``doc`` (the script's docstring).
+
+    ``experiment``: default for ``--experiment-name`` (omit for scripts that
+    do not choose one). ``model``: add ``--alpha`` and ``--l1-ratio`` for the
+    ElasticNet. ``--test-size`` and ``--seed`` are always there.
+    """
+    parser = _OneLineParser(
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if experiment is not None:
+        parser.add_argument(
+            "--experiment-name",
+            default=experiment,
+            help="MLflow experiment to log into (default: %(default)s)",
+        )
+    if model:
+        parser.add_argument(
+            "--alpha",
+            type=non_negative_float,
+            default=0.7,
+            help="ElasticNet regularisation strength, >= 0 (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--l1-ratio",
+            "--l1_ratio",
+            dest="l1_ratio",
+            type=fraction,
+            default=0.7,
+            help="ElasticNet mix of L1 and L2, in [0, 1] (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--test-size",
+        type=open_fraction,
+        default=0.25,
+        help="share of rows held out for evaluation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="random seed for the split and the model (default: %(default)s)"
+    )
+    return parser
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        if isinstance(exc, ConnectionError) or any(
+            marker in text for marker in ("Max retries exceeded", "Connection refused", "Failed to establish")
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def run_example(main: Callable[[], int | None]) -> None:
+    """Run a script's ``main()`` and exit with a one-line message on known errors."""
+    from winelab.tracking import fail_fast_defaults
+
+    fail_fast_defaults()
+    try:
+        code = main()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        from mlflow.exceptions import MlflowException
+
+        if not isinstance(exc, MlflowException) and not _is_connection_error(exc):
+            raise  # a bug: keep the traceback
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        if _is_connection_error(exc):
+            print(
+                f"error: cannot reach the MLflow tracking server at {uri}; start it or fix MLFLOW_TRACKING_URI",
+                file=sys.stderr,
+            )
+        else:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"error: MLflow ({uri}): {first_line}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code or 0)

@@ -1,0 +1,126 @@
+"""The UCI red wine quality data: download, verify, cache, parse, split.
+
+The file is fetched once from UCI with pooch, which checks its sha256 and
+keeps it in a per-user cache. A cached file whose hash does not match is
+never used: pooch downloads it again, and if that is impossible we stop with
+a one-line message saying where a good copy must go.
+
+Command line (used by ``make`` and CI): ``python -m winelab --help``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from winelab.errors import UserError
+
+URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
+SHA256 = "4a402cf041b025d4566d954c3b9ba8635a3a8a01e039005d97d6a710278cf05e"
+FILENAME = "winequality-red.csv"
+
+TARGET = "quality"
+FEATURES = [
+    "fixed acidity",
+    "volatile acidity",
+    "citric acid",
+    "residual sugar",
+    "chlorides",
+    "free sulfur dioxide",
+    "total sulfur dioxide",
+    "density",
+    "pH",
+    "sulphates",
+    "alcohol",
+]
+
+# Environment overrides: tests point these at temporary folders and a loopback server.
+DATA_DIR_ENV = "WINELAB_DATA_DIR"
+URL_ENV = "WINELAB_DATA_URL"
+DOWNLOAD_TIMEOUT_S = 15
+
+
+def cache_dir() -> Path:
+    """Where the verified CSV is cached (``$WINELAB_DATA_DIR`` or the user cache)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("winelab"))
+
+
+def cached_path() -> Path:
+    return cache_dir() / FILENAME
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fetch() -> Path:
+    """Return the path of a verified copy of the CSV, downloading it if needed."""
+    import pooch
+
+    target = cached_path()
+    if target.is_file() and sha256_of(target) == SHA256:
+        return target  # fast path: no network, no pooch logging
+    url = os.environ.get(URL_ENV, URL)
+    stale = " (the cached copy failed its sha256 check)" if target.exists() else ""
+    try:
+        return Path(
+            pooch.retrieve(
+                url,
+                known_hash=f"sha256:{SHA256}",
+                fname=FILENAME,
+                path=target.parent,
+                downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S),
+            )
+        )
+    except ValueError as exc:  # pooch's hash mismatch on the downloaded file
+        raise UserError(
+            f"downloaded {url} but its sha256 is wrong, so it was discarded ({exc}); "
+            f"put a good copy at {target} (sha256 {SHA256})"
+        ) from None
+    except Exception as exc:  # network errors come in many types (requests, OSError)
+        raise UserError(
+            f"wine data not available{stale}: could not download {url} "
+            f"({type(exc).__name__}); put a copy of {FILENAME} at {target} "
+            f"(sha256 {SHA256}) or run: python -m winelab seed FILE"
+        ) from None
+
+
+def seed(source: Path) -> Path:
+    """Copy a local copy of the CSV into the cache after checking its sha256."""
+    source = Path(source)
+    if not source.is_file():
+        raise UserError(f"no such file: {source}")
+    digest = sha256_of(source)
+    if digest != SHA256:
+        raise UserError(f"{source} has sha256 {digest}, expected {SHA256}; not seeding the cache")
+    target = cached_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def load_wine() -> pd.DataFrame:
+    """The 1,599 red wines: 11 physico-chemical features and the ``quality`` score.
+
+    The file is ``;``-separated and has no index column, so none sneaks in as a feature.
+    """
+    frame = pd.read_csv(fetch(), sep=";")
+    missing = set(FEATURES + [TARGET]) - set(frame.columns)
+    if missing:
+        raise UserError(f"wine data has unexpected columns, missing {sorted(missing)}")
+    return frame[FEATURES + [TARGET]]
+
+
+def split(frame: pd.DataFrame, test_size: float = 0.25, seed: int = 42):
+    """Train/test split with a fixed seed: ``train_x, test_x, train_y, test_y``."""
+    train, test = train_test_split(frame, test_size=test_size, random_state=seed)
+    return train[FEATURES], test[FEATURES], train[TARGET], test[TARGET]

@@ -1,0 +1,118 @@
+"""Run every chapter's scripts in order into one local tracking store.
+
+    python -m winelab.demo                 # all chapters, into ./demo-store/ (wiped first)
+    python -m winelab.demo --only 01 03    # just some chapters
+    python -m winelab.demo --keep          # add to the existing store instead of wiping it
+
+Each script runs as a learner would run it (``python examples/.../x.py``), with
+its working folder and ``MLFLOW_TRACKING_URI`` set to the demo store. At the
+end a table shows every script's status and time, followed by the command that
+opens the MLflow UI on what was recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+DEFAULT_STORE = REPO / "demo-store"
+
+
+@dataclass(frozen=True)
+class Step:
+    script: str  # relative to examples/
+    args: tuple[str, ...] = ()
+
+    @property
+    def chapter(self) -> str:
+        return self.script.split("/")[0]
+
+    @property
+    def label(self) -> str:
+        return " ".join((self.script.split("/", 1)[1], *self.args))
+
+
+# The order matters where a script reads what an earlier one recorded.
+PLAN: list[Step] = [
+    Step("01_tracking/basic_regression.py"),
+    # The guide's three runs with different hyperparameters.
+    Step("01_tracking/basic_regression_mlflow.py"),
+    Step("01_tracking/basic_regression_mlflow.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
+    Step("01_tracking/basic_regression_mlflow.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),
+]
+
+
+def run_step(step: Step, store: Path, env: dict[str, str]) -> tuple[bool, float, str]:
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / step.script), *step.args],
+        cwd=store,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - start
+    tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-5:])
+    return completed.returncode == 0, seconds, tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m winelab.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="folder of the demo store (default: %(default)s)")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to run, e.g. 01 02")
+    parser.add_argument("--keep", action="store_true", help="keep what the store already holds")
+    args = parser.parse_args(argv)
+
+    steps = [step for step in PLAN if not args.only or step.chapter[:2] in args.only]
+    if not steps:
+        parser.error(f"no chapter matches {args.only}")
+    store = args.store.resolve()
+    if store.exists() and not args.keep:
+        shutil.rmtree(store)
+    store.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    env["MLFLOW_TRACKING_URI"] = uri
+
+    print(f"Running {len(steps)} scripts into {uri}\n")
+    results = []
+    width = len(str(len(steps)))
+    for number, step in enumerate(steps, 1):
+        print(f"[{number:>{width}}/{len(steps)}] {step.chapter}/{step.label} ...", end=" ", flush=True)
+        ok, seconds, tail = run_step(step, store, env)
+        print(f"{'ok' if ok else 'FAILED'} ({seconds:.1f} s)")
+        if not ok:
+            print("    " + tail.replace("\n", "\n    "))
+        results.append((step, ok, seconds))
+
+    rows = [(step.chapter, step.label, "ok" if ok else "FAILED", f"{seconds:.1f}") for step, ok, seconds in results]
+    headers = ("chapter", "script", "status", "seconds")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(4)]
+    line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
+    print("\n" + line.format(*headers))
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row))
+    failed = sum(not ok for _, ok, _ in results)
+    total = sum(seconds for _, _, seconds in results)
+    print(f"\n{len(results) - failed} ok, {failed} failed, {total:.0f} s in all")
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    print("\nSee what was recorded:")
+    print(f"  {mlflow_cli} ui --backend-store-uri {uri} --port 5000")
+    print("  then open http://127.0.0.1:5000")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

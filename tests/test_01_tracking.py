@@ -1,0 +1,78 @@
+"""examples/01_tracking: the baseline and its first tracked run."""
+
+import re
+
+import pytest
+from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+
+from winelab import FEATURES
+
+BASELINE = "01_tracking/basic_regression.py"
+TRACKED = "01_tracking/basic_regression_mlflow.py"
+
+
+def test_baseline_prints_metrics_and_records_nothing(store, run_script):
+    result = run_script(BASELINE, "--alpha", "0.5", "--l1-ratio", "0.1")
+    printed = dict(re.findall(r"(rmse|mae|r2): (-?[\d.]+)", result.stdout))
+    expected = expected_metrics(0.5, 0.1)
+    assert float(printed["rmse"]) == pytest.approx(expected["rmse"], abs=1e-4)
+    assert 0.5 < float(printed["rmse"]) < 1.0
+    assert store.all_runs() == []
+    assert list(store.workdir.iterdir()) == []  # no mlflow.db, no mlruns
+
+
+def test_tracked_run_records_params_metrics_and_model(any_store, run_script):
+    run_script(TRACKED, "--alpha", "0.4", "--l1_ratio", "0.2")
+
+    [run] = any_store.runs("experiment_1")
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+    expected = expected_metrics(0.4, 0.2)
+    assert set(run.data.metrics) == {"rmse", "mae", "r2"}
+    for name, value in expected.items():
+        assert run.data.metrics[name] == pytest.approx(value, rel=1e-9)
+    assert 0.5 < run.data.metrics["rmse"] < 1.0
+
+    # MLflow 3: the model is a first-class LoggedModel linked to its run.
+    [model] = any_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert model.name == "wine_model"
+    assert model.source_run_id == run.info.run_id
+    mlmodel = read_mlmodel(any_store, model)
+    assert {"sklearn", "python_function"} <= set(mlmodel["flavors"])
+    assert [column["name"] for column in signature_inputs(mlmodel)] == FEATURES
+    assert "Unnamed: 0" not in mlmodel["signature"]["inputs"]
+    assert "float64" in mlmodel["signature"]["outputs"]
+    assert mlmodel["saved_input_example_info"]["artifact_path"] == "input_example.json"
+
+    predictions = predict_fresh(any_store, model.model_uri, n=7)
+    assert len(predictions) == 7
+    assert all(3 <= value <= 8 for value in predictions)
+
+
+def test_three_runs_like_the_guide(store, run_script):
+    settings = [("0.7", "0.7"), ("0.5", "0.1"), ("0.1", "0.9")]
+    for alpha, l1_ratio in settings:
+        run_script(TRACKED, "--alpha", alpha, "--l1-ratio", l1_ratio)
+    runs = store.runs("experiment_1")
+    assert [(run.data.params["alpha"], run.data.params["l1_ratio"]) for run in runs] == settings
+    assert len({run.data.metrics["rmse"] for run in runs}) == 3
+    # Less regularisation fits better on this data.
+    assert runs[2].data.metrics["rmse"] < runs[0].data.metrics["rmse"]
+
+
+def test_default_store_is_sqlite_in_the_working_folder(store, run_script):
+    result = run_script(TRACKED, env={"MLFLOW_TRACKING_URI": None})
+    assert (store.workdir / "mlflow.db").is_file()
+    assert f"sqlite:///{store.workdir}/mlflow.db" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--alpha", "-1"), ("--alpha", "abc"), ("--l1-ratio", "1.5"), ("--test-size", "0"), ("--alpha", "nan")],
+)
+def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, option, value):
+    result = run_script(TRACKED, option, value, ok=False)
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1
+    assert option.lstrip("-").split("-")[0] in result.error_lines[0]
+    assert store.all_runs() == []
