@@ -126,6 +126,7 @@ def predict_fresh(store: Store, model_uri: str, n: int = 5) -> list[float]:
 def expected_metrics(alpha: float, l1_ratio: float, test_size: float = 0.25, seed: int = 42) -> dict[str, float]:
     """Metrics computed here, independently of the script, for the same model and split."""
     from sklearn.linear_model import ElasticNet
+
     from winelab import load_wine, regression_metrics, split
 
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=test_size, seed=seed)

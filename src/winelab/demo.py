@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m winelab.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="folder of the demo store (default: %(default)s)")
+    parser.add_argument(
+        "--store", type=Path, default=DEFAULT_STORE, help="folder of the demo store (default: %(default)s)"
+    )
     parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to run, e.g. 01 02")
     parser.add_argument("--keep", action="store_true", help="keep what the store already holds")
     args = parser.parse_args(argv)
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(step.chapter, step.label, "ok" if ok else "FAILED", f"{seconds:.1f}") for step, ok, seconds in results]
     headers = ("chapter", "script", "status", "seconds")
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
     print("\n" + line.format(*headers))
     print(line.format(*("-" * w for w in widths)))
     for row in rows:
