@@ -27,8 +27,15 @@ def migrated_db(tmp_path_factory) -> Path:
     return path
 
 
+def activate(store: Store, monkeypatch) -> Store:
+    """Give the test process the store's settings too (its MlflowClient needs the file-store opt-in)."""
+    for key, value in store.env.items():
+        monkeypatch.setenv(key, value)
+    return store
+
+
 @pytest.fixture
-def store(tmp_path, migrated_db, monkeypatch) -> Store:
+def store(tmp_path, migrated_db) -> Store:
     """A fresh, migrated SQLite store (MLflow 3's default backend)."""
     return make_store("sqlite", tmp_path, migrated_db)
 
@@ -36,10 +43,17 @@ def store(tmp_path, migrated_db, monkeypatch) -> Store:
 @pytest.fixture(params=["sqlite", "file"])
 def any_store(request, tmp_path, migrated_db, monkeypatch) -> Store:
     """The same test on the default SQLite store and on the legacy ./mlruns file store."""
-    created = make_store(request.param, tmp_path, migrated_db)
-    for key, value in created.env.items():
-        monkeypatch.setenv(key, value)  # the test's own MlflowClient needs the opt-in too
-    return created
+    return activate(make_store(request.param, tmp_path, migrated_db), monkeypatch)
+
+
+@pytest.fixture
+def file_store(tmp_path, migrated_db, monkeypatch) -> Store:
+    """The legacy ./mlruns file store, with MLflow 3.13's opt-in set."""
+    return activate(make_store("file", tmp_path, migrated_db), monkeypatch)
+
+
+# The store a test asks for is the one run_script points the script at.
+STORE_FIXTURES = ("any_store", "file_store", "store")
 
 
 @pytest.fixture
@@ -51,8 +65,8 @@ def run_script(request):
     """
 
     def run(relative: str, *args: str, ok: bool = True, env: dict | None = None, timeout: float = 180):
-        active = request.getfixturevalue("any_store") if "any_store" in request.fixturenames else None
-        active = active or request.getfixturevalue("store")
+        chosen = next((name for name in STORE_FIXTURES if name in request.fixturenames), "store")
+        active = request.getfixturevalue(chosen)
         full_env = clean_env(**{"MLFLOW_TRACKING_URI": active.uri, **active.env, **(env or {})})
         result = run_python([str(script_path(relative)), *args], cwd=active.workdir, env=full_env, timeout=timeout)
         context = f"{relative} {' '.join(args)}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"

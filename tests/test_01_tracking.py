@@ -1,6 +1,7 @@
 """examples/01_tracking: the baseline and its first tracked run."""
 
 import re
+from pathlib import Path
 
 import pytest
 from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
@@ -76,3 +77,29 @@ def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, option
     assert len(result.error_lines) == 1
     assert option.lstrip("-").split("-")[0] in result.error_lines[0]
     assert store.all_runs() == []
+
+
+def test_file_store_layout_matches_the_guide(file_store, run_script):
+    """The guide's ./mlruns tree (opted into since MLflow 3.13), and where MLflow 3 keeps models."""
+    run_script(TRACKED, "--alpha", "0.3")
+    [run] = file_store.runs("experiment_1")
+    root = Path(file_store.uri.removeprefix("file://"))
+    experiment_dir = root / run.info.experiment_id
+    run_dir = experiment_dir / run.info.run_id
+
+    assert "name: experiment_1" in (experiment_dir / "meta.yaml").read_text()
+    assert f"run_id: {run.info.run_id}" in (run_dir / "meta.yaml").read_text()
+    assert (run_dir / "params" / "alpha").read_text() == "0.3"
+    assert sorted(path.name for path in (run_dir / "metrics").iterdir()) == ["mae", "r2", "rmse"]
+    rmse_line = (run_dir / "metrics" / "rmse").read_text().split()
+    assert float(rmse_line[1]) == pytest.approx(run.data.metrics["rmse"])
+    assert (run_dir / "tags" / "mlflow.runName").read_text() == run.info.run_name
+
+    # MLflow 3: the model is not under the run's artifacts/ any more but a LoggedModel
+    # of the experiment (models/<model_id>/artifacts), linked from the run's outputs/.
+    [model] = file_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    model_dir = experiment_dir / "models" / model.model_id
+    assert (model_dir / "artifacts" / "MLmodel").is_file()
+    assert (model_dir / "artifacts" / "requirements.txt").is_file()
+    assert (run_dir / "outputs" / model.model_id / "meta.yaml").is_file()
+    assert not (run_dir / "artifacts" / "wine_model").exists()

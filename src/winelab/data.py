@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -71,20 +72,19 @@ def fetch() -> Path:
         return target  # fast path: no network, no pooch logging
     url = os.environ.get(URL_ENV, URL)
     stale = " (the cached copy failed its sha256 check)" if target.exists() else ""
+    pooch.get_logger().setLevel("WARNING")  # we report the outcome ourselves, in one line
     try:
-        return Path(
-            pooch.retrieve(
-                url,
-                known_hash=f"sha256:{SHA256}",
-                fname=FILENAME,
-                path=target.parent,
-                downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S),
-            )
+        path = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{SHA256}",
+            fname=FILENAME,
+            path=target.parent,
+            downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S),
         )
-    except ValueError as exc:  # pooch's hash mismatch on the downloaded file
+    except ValueError:  # pooch's hash mismatch: it has already deleted the download
         raise UserError(
-            f"downloaded {url} but its sha256 is wrong, so it was discarded ({exc}); "
-            f"put a good copy at {target} (sha256 {SHA256})"
+            f"downloaded {url} but its sha256 is not {SHA256}, so it was discarded; "
+            f"put a good copy of {FILENAME} at {target}"
         ) from None
     except Exception as exc:  # network errors come in many types (requests, OSError)
         raise UserError(
@@ -92,6 +92,8 @@ def fetch() -> Path:
             f"({type(exc).__name__}); put a copy of {FILENAME} at {target} "
             f"(sha256 {SHA256}) or run: python -m winelab seed FILE"
         ) from None
+    print(f"winelab: downloaded {url} to {path} (sha256 verified)", file=sys.stderr)
+    return Path(path)
 
 
 def seed(source: Path) -> Path:

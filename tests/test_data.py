@@ -1,0 +1,148 @@
+"""The wine data: download with sha256 check, cache, offline and corrupt-file errors, parsing."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+from harness import clean_env, run_python
+
+from winelab import FEATURES, TARGET, data
+from winelab.servers import free_port
+
+SHARED_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / data.FILENAME
+
+
+@pytest.fixture(scope="module")
+def good_bytes() -> bytes:
+    source = SHARED_COPY if SHARED_COPY.is_file() else data.fetch()
+    content = source.read_bytes()
+    assert hashlib.sha256(content).hexdigest() == data.SHA256
+    return content
+
+
+@contextlib.contextmanager
+def serve_bytes(tmp_path: Path, content: bytes):
+    """A loopback HTTP server serving ``content`` as /winequality-red.csv; yields its URL."""
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / data.FILENAME).write_bytes(content)
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{data.FILENAME}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+def winelab(args: list[str], cache: Path, url: str, cwd: Path):
+    env = clean_env(WINELAB_DATA_DIR=str(cache), WINELAB_DATA_URL=url)
+    return run_python(["-m", "winelab", *args], cwd=cwd, env=env, timeout=60)
+
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/{data.FILENAME}"
+
+
+def test_download_verifies_and_caches(tmp_path, good_bytes):
+    cache = tmp_path / "cache"
+    with serve_bytes(tmp_path, good_bytes) as url:
+        first = winelab(["fetch"], cache, url, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (cache / data.FILENAME).read_bytes() == good_bytes
+    assert "sha256 verified" in first.stderr
+    # Second fetch: served from the cache, no server needed any more.
+    second = winelab(["fetch"], cache, dead_url(), tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == str(cache / data.FILENAME)
+
+
+def test_corrupt_download_is_discarded(tmp_path, good_bytes):
+    cache = tmp_path / "cache"
+    corrupt = good_bytes.replace(b"9.4", b"9.5", 1)
+    with serve_bytes(tmp_path, corrupt) as url:
+        result = winelab(["fetch"], cache, url, tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "sha256" in line and "discarded" in line
+    assert not (cache / data.FILENAME).exists()
+
+
+def test_offline_without_cache_says_where_to_put_the_file(tmp_path):
+    cache = tmp_path / "cache"
+    result = winelab(["fetch"], cache, dead_url(), tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert str(cache / data.FILENAME) in line
+    assert data.SHA256 in line
+
+
+def test_corrupt_cache_offline_is_never_used(tmp_path, good_bytes, store):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / data.FILENAME).write_bytes(good_bytes[:-100])
+    env = clean_env(WINELAB_DATA_DIR=str(cache), WINELAB_DATA_URL=dead_url(), MLFLOW_TRACKING_URI=store.uri)
+    script = str(Path(__file__).resolve().parents[1] / "examples/01_tracking/basic_regression_mlflow.py")
+    result = run_python([script], cwd=store.workdir, env=env, timeout=60)
+    assert result.returncode == 1
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "failed its sha256 check" in line
+    assert store.all_runs() == []
+
+
+def test_corrupt_cache_is_replaced_by_a_good_download(tmp_path, good_bytes):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / data.FILENAME).write_bytes(b"not the wine data")
+    with serve_bytes(tmp_path, good_bytes) as url:
+        result = winelab(["fetch"], cache, url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (cache / data.FILENAME).read_bytes() == good_bytes
+
+
+def test_seed_refuses_a_bad_copy(tmp_path, good_bytes):
+    cache = tmp_path / "cache"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(good_bytes + b"\n")
+    result = winelab(["seed", str(bad)], cache, dead_url(), tmp_path)
+    assert result.returncode == 1
+    assert "expected" in result.stderr and not (cache / data.FILENAME).exists()
+    good = tmp_path / "good.csv"
+    good.write_bytes(good_bytes)
+    result = winelab(["seed", str(good)], cache, dead_url(), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (cache / data.FILENAME).read_bytes() == good_bytes
+
+
+def test_parsed_frame_has_the_features_and_no_index_column(wine):
+    assert len(wine) == 1599
+    assert list(wine.columns) == FEATURES + [TARGET]
+    assert not any(column.startswith("Unnamed") for column in wine.columns)
+    assert all(wine[column].dtype == "float64" for column in FEATURES)
+    assert wine[TARGET].dtype == "int64"
+    assert set(wine[TARGET]) <= set(range(3, 9))
+
+
+def test_split_is_seeded_and_disjoint(wine):
+    first = data.split(wine, test_size=0.25, seed=7)
+    again = data.split(wine, test_size=0.25, seed=7)
+    other = data.split(wine, test_size=0.25, seed=8)
+    train_x, test_x, train_y, test_y = first
+    assert len(test_x) == 400 and len(train_x) == 1199
+    assert set(train_x.index).isdisjoint(test_x.index)
+    assert list(first[1].index) == list(again[1].index)
+    assert list(first[1].index) != list(other[1].index)
+    assert list(train_x.columns) == FEATURES

@@ -1,0 +1,85 @@
+"""Discovery: every example script is tested, demoed, documented and has a working --help.
+
+Scripts are found by a glob, never listed by hand: a new script without a test,
+a demo entry, a docstring or --help fails here, with the script's path as the test id.
+Modules whose name starts with ``_`` are helpers imported by a chapter's scripts.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+from harness import EXAMPLES, REPO, clean_env, run_python
+
+from winelab.demo import NOT_IN_DEMO, PLAN
+
+SCRIPTS = sorted(path for path in EXAMPLES.glob("*/*.py") if not path.name.startswith("_"))
+CHAPTERS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
+
+
+def relative(path) -> str:
+    return path.relative_to(EXAMPLES).as_posix()
+
+
+def test_there_are_examples():
+    assert len(SCRIPTS) >= 2 and len(CHAPTERS) >= 1
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_layout(chapter):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+", chapter.name), "chapter folders are NN_topic"
+    readme = chapter / "README.md"
+    assert readme.is_file(), f"{chapter.name} has no README.md"
+    text = readme.read_text()
+    assert text.startswith("# "), "the README starts with a title"
+    assert "python examples/" in text or "mlflow " in text, "the README shows how to run the chapter"
+    assert (REPO / "tests" / f"test_{chapter.name}.py").is_file(), "each chapter has its mirrored test module"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=relative)
+def test_script_is_run_by_its_chapter_tests(script):
+    test_module = REPO / "tests" / f"test_{script.parent.name}.py"
+    assert test_module.is_file(), f"missing {test_module.name}"
+    assert relative(script) in test_module.read_text(), f"{test_module.name} never runs {relative(script)}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=relative)
+def test_script_is_in_the_demo(script):
+    planned = {step.script for step in PLAN}
+    assert relative(script) in planned or NOT_IN_DEMO.get(relative(script)), (
+        f"add {relative(script)} to winelab.demo.PLAN (or to NOT_IN_DEMO with a reason)"
+    )
+
+
+def test_demo_plan_names_existing_scripts():
+    for step in PLAN:
+        assert (EXAMPLES / step.script).is_file(), step.script
+    for name in NOT_IN_DEMO:
+        assert (EXAMPLES / name).is_file(), name
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=relative)
+def test_script_shape(script):
+    source = script.read_text()
+    tree = ast.parse(source)
+    docstring = ast.get_docstring(tree)
+    assert docstring, "a script opens with a docstring"
+    title = docstring.splitlines()[0]
+    assert title.strip() and len(title) <= 100, "its first line is a short title"
+    assert any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body), "it has main()"
+    assert 'if __name__ == "__main__":' in source, "it has a __main__ guard"
+    assert not re.search(r"filterwarnings\(\s*['\"]ignore", source), "warnings are fixed, not hidden"
+    assert "Unnamed: 0" not in source, "the CSV index column is never a feature"
+    assert not re.search(r"(localhost|127\.0\.0\.1):5000", source), "no hard-coded tracking server"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=relative)
+def test_script_help(script, tmp_path):
+    result = run_python([str(script), "--help"], cwd=tmp_path, env=clean_env(), timeout=60)
+    assert result.returncode == 0, result.stderr
+    title = ast.get_docstring(ast.parse(script.read_text())).splitlines()[0]
+    assert title in result.stdout
+    assert "--" in result.stdout.split(title, 1)[1] or "options" in result.stdout
+    assert list(tmp_path.iterdir()) == [], "--help writes nothing"
