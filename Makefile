@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: setup data demo test lint format requirements clean
+.PHONY: setup system-deps data demo test lint format requirements clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Debian packages the server chapters (12-14) need: PostgreSQL for the remote
+# backend store, Chromium for the UI test. Needs root (CI runs as root).
+system-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql chromium
 
 # Download and verify the wine data once (a no-op when the cache is good).
 data: setup
