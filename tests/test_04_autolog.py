@@ -1,0 +1,135 @@
+"""examples/04_autolog: generic autologging and a GridSearchCV with child runs."""
+
+import pytest
+from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+
+from winelab import FEATURES
+
+GENERIC = "04_autolog/autolog_generic.py"
+GRIDSEARCH = "04_autolog/autolog_gridsearch.py"
+
+
+def test_generic_autolog_records_params_metrics_datasets_and_model(store, run_script):
+    from sklearn.linear_model import ElasticNet
+    from sklearn.metrics import root_mean_squared_error
+
+    from winelab import load_wine, split
+
+    run_script(GENERIC, "--alpha", "0.4", "--l1-ratio", "0.2")
+
+    [run] = store.runs("autolog_generic")
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.autologging"] == "sklearn"
+
+    # Every constructor argument of the estimator, not just the two we chose.
+    model = ElasticNet(alpha=0.4, l1_ratio=0.2, random_state=42)
+    assert run.data.params == {name: str(value) for name, value in model.get_params().items()}
+
+    # Training metrics, computed here on the same training split.
+    train_x, _, train_y, _ = split(load_wine())
+    model.fit(train_x, train_y)
+    training_rmse = root_mean_squared_error(train_y, model.predict(train_x))
+    assert run.data.metrics["training_root_mean_squared_error"] == pytest.approx(training_rmse, rel=1e-9)
+    assert {"training_mean_absolute_error", "training_r2_score", "training_score"} <= set(run.data.metrics)
+    # The sklearn.metrics call after predict() is autologged under the function and variable names.
+    test_rmse = run.data.metrics["root_mean_squared_error_test_x"]
+    assert test_rmse == pytest.approx(expected_metrics(0.4, 0.2)["rmse"], rel=1e-9)
+    assert 0.5 < test_rmse < 1.0
+
+    contexts = sorted(tag.value for dataset in run.inputs.dataset_inputs for tag in dataset.tags)
+    assert contexts == ["eval", "train"]
+
+    [logged] = store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert logged.name == "model"
+    assert logged.source_run_id == run.info.run_id
+    mlmodel = read_mlmodel(store, logged)
+    assert {"sklearn", "python_function"} <= set(mlmodel["flavors"])
+    assert [column["name"] for column in signature_inputs(mlmodel)] == FEATURES
+    predictions = predict_fresh(store, logged.model_uri, n=3)
+    assert predictions == pytest.approx(list(model.predict(load_wine()[FEATURES].head(3))), rel=1e-9)
+
+
+def independent_search(alphas, l1_ratios, cv):
+    from sklearn.linear_model import ElasticNet
+    from sklearn.model_selection import GridSearchCV
+
+    from winelab import load_wine, split
+
+    train_x, _, train_y, _ = split(load_wine())
+    search = GridSearchCV(
+        ElasticNet(random_state=42),
+        {"alpha": alphas, "l1_ratio": l1_ratios},
+        cv=cv,
+        scoring="neg_root_mean_squared_error",
+    )
+    return search.fit(train_x, train_y)
+
+
+@pytest.mark.parametrize(
+    "alphas, l1_ratios, max_tuning_runs",
+    [
+        ([0.1, 0.5, 1.0], [0.2, 0.8], 2),  # 6 candidates, only the best 2 get child runs
+        ([0.2, 0.6], [0.5], 5),  # fewer candidates than max_tuning_runs: one child each
+    ],
+    ids=["capped", "whole-grid"],
+)
+def test_gridsearch_parent_children_and_manual_metric(store, run_script, alphas, l1_ratios, max_tuning_runs):
+    args = ["--alphas", *map(str, alphas), "--l1-ratios", *map(str, l1_ratios), "--cv", "3"]
+    run_script(GRIDSEARCH, *args, "--max-tuning-runs", str(max_tuning_runs))
+
+    runs = store.runs("autolog_gridsearch")
+    [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == len(runs) - 1 == min(max_tuning_runs, len(alphas) * len(l1_ratios))
+    assert parent.info.run_name == "elasticnet-gridsearch"
+    assert parent.info.status == "FINISHED"
+
+    search = independent_search(alphas, l1_ratios, cv=3)
+    best = search.best_params_
+    assert parent.data.params["best_alpha"] == str(best["alpha"])
+    assert parent.data.params["best_l1_ratio"] == str(best["l1_ratio"])
+    assert parent.data.params["cv"] == "3"
+    assert parent.data.metrics["best_cv_score"] == pytest.approx(search.best_score_, rel=1e-9)
+    assert "training_root_mean_squared_error" in parent.data.metrics
+
+    # The metric logged by hand beside autologging: test rmse of the refitted best model.
+    test_rmse = parent.data.metrics["test_rmse"]
+    assert test_rmse == pytest.approx(expected_metrics(best["alpha"], best["l1_ratio"])["rmse"], rel=1e-9)
+    assert 0.5 < test_rmse < 1.0
+
+    # Children are the best-ranked candidates, with their cross-validation scores.
+    ranked = sorted(
+        zip(search.cv_results_["rank_test_score"], search.cv_results_["params"], strict=True), key=lambda x: x[0]
+    )
+    expected_children = {(str(p["alpha"]), str(p["l1_ratio"])) for _, p in ranked[: len(children)]}
+    assert {(run.data.params["alpha"], run.data.params["l1_ratio"]) for run in children} == expected_children
+    for child in children:
+        assert child.data.params["random_state"] == "42"
+        assert {"mean_test_score", "std_test_score", "rank_test_score"} <= set(child.data.metrics)
+    assert max(child.data.metrics["mean_test_score"] for child in children) == pytest.approx(search.best_score_)
+
+    artifacts = {item.path for item in store.client.list_artifacts(parent.info.run_id)}
+    assert "cv_results.csv" in artifacts
+    [logged] = store.client.search_logged_models(experiment_ids=[parent.info.experiment_id])
+    assert logged.name == "best_estimator"
+    assert logged.source_run_id == parent.info.run_id
+    assert [column["name"] for column in signature_inputs(read_mlmodel(store, logged))] == FEATURES
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        (GRIDSEARCH, ("--cv", "1")),
+        (GRIDSEARCH, ("--max-tuning-runs", "0")),
+        (GRIDSEARCH, ("--alphas", "-0.5")),
+        (GRIDSEARCH, ("--l1-ratios", "0.5", "0.5")),
+        (GENERIC, ("--alpha", "abc")),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value.split("/")[1],
+)
+def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
+    result = run_script(script, *args, ok=False)
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1, result.stderr
+    assert args[0].lstrip("-") in result.error_lines[0]
+    assert store.all_runs() == []
