@@ -1,0 +1,325 @@
+"""examples/02_logging: tracking URI, experiments, runs by hand, logging calls, tags."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from harness import expected_metrics
+from mlflow import MlflowClient
+
+from winelab import FEATURES, TARGET, split
+
+URI = "02_logging/uri.py"
+EXPERIMENT = "02_logging/experiment.py"
+RUN = "02_logging/run.py"
+ARTIFACTS = "02_logging/artifacts.py"
+TAGS = "02_logging/tags.py"
+
+
+def printed(stdout: str, label: str) -> str:
+    """The value after ``label:`` on the line of ``stdout`` that has it."""
+    found = re.findall(rf"^\s*{label}: (.+)$", stdout, re.MULTILINE)
+    assert len(found) == 1, f"expected one {label!r} line in:\n{stdout}"
+    return found[0].strip()
+
+
+def assert_metrics(run, alpha: float, l1_ratio: float, **split_settings) -> None:
+    expected = expected_metrics(alpha, l1_ratio, **split_settings)
+    for name, value in expected.items():
+        assert run.data.metrics[name] == pytest.approx(value, rel=1e-9)
+    assert 0.5 < run.data.metrics["rmse"] < 1.0
+
+
+# %% uri.py
+
+
+def test_uri_honours_the_environment(any_store, run_script):
+    result = run_script(URI, "--alpha", "0.4", "--l1-ratio", "0.2")
+
+    assert printed(result.stdout, "store") == "env"
+    assert printed(result.stdout, "tracking URI") == any_store.uri
+    [run] = any_store.runs("logging_uri")
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+    assert_metrics(run, 0.4, 0.2)
+    assert printed(result.stdout, f"run {run.info.run_id} artifact URI") == run.info.artifact_uri
+
+    [model] = any_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert printed(result.stdout, f"model {model.model_uri} artifact location") == model.artifact_location
+    assert Path(printed(result.stdout, "model files on disk"), "MLmodel").is_file()
+    assert not (any_store.workdir / "mlflow.db").exists()  # nothing went to the default store
+
+
+@pytest.mark.parametrize("how", ["option overrides the environment", "no environment"])
+def test_uri_default_store_is_sqlite_in_the_working_folder(store, run_script, how):
+    if how == "no environment":
+        result = run_script(URI, env={"MLFLOW_TRACKING_URI": None})
+    else:
+        result = run_script(URI, "--store", "default")
+
+    workdir = store.workdir.resolve()
+    assert printed(result.stdout, "store") == "default"
+    assert printed(result.stdout, "tracking URI") == "sqlite:///mlflow.db"
+    assert printed(result.stdout, r"metadata \(params, metrics, tags\) on disk") == str(workdir / "mlflow.db")
+    assert store.all_runs() == []  # the environment's store was not used
+
+    local = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = local.get_experiment_by_name("logging_uri")
+    [run] = local.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert_metrics(run, 0.7, 0.7)
+    # The SQLite store keeps files in ./mlruns next to the database.
+    assert Path(experiment.artifact_location) == workdir / "mlruns" / experiment.experiment_id
+    assert printed(result.stdout, f"run {run.info.run_id} artifact URI") == run.info.artifact_uri
+    [model] = local.search_logged_models(experiment_ids=[experiment.experiment_id])
+    model_dir = workdir / "mlruns" / experiment.experiment_id / "models" / model.model_id / "artifacts"
+    assert printed(result.stdout, "model files on disk") == str(model_dir)
+    assert (model_dir / "MLmodel").is_file()
+
+
+@pytest.mark.parametrize(
+    "mode, folder, expected_uri",
+    [("folder", "my_tracking", "./my_tracking"), ("file-uri", "file_tracking", "{workdir}/file_tracking")],
+)
+def test_uri_file_stores_in_the_working_folder(store, run_script, monkeypatch, mode, folder, expected_uri):
+    # The script's environment has no MLFLOW_ALLOW_FILE_STORE: the script opts in itself.
+    result = run_script(URI, "--store", mode)
+
+    workdir = store.workdir.resolve()
+    if "{workdir}" in expected_uri:
+        expected_uri = Path(expected_uri.format(workdir=workdir)).as_uri()
+    assert printed(result.stdout, "tracking URI") == expected_uri
+    assert printed(result.stdout, r"metadata \(params, metrics, tags\) on disk") == str(workdir / folder)
+    assert not (workdir / "mlflow.db").exists()
+    assert store.all_runs() == []
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # this test's client reads the file store too
+    local = MlflowClient(tracking_uri=str(workdir / folder))
+    experiment = local.get_experiment_by_name("logging_uri")
+    [run] = local.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.7", "l1_ratio": "0.7"}
+    # The file store's layout: <folder>/<experiment id>/<run id>/{meta.yaml,params,metrics,tags,artifacts}
+    run_dir = workdir / folder / experiment.experiment_id / run.info.run_id
+    assert (workdir / folder / experiment.experiment_id / "meta.yaml").is_file()
+    assert (run_dir / "meta.yaml").is_file()
+    assert (run_dir / "params" / "alpha").read_text() == "0.7"
+    assert float((run_dir / "metrics" / "rmse").read_text().split()[1]) == pytest.approx(run.data.metrics["rmse"])
+    assert printed(result.stdout, "run files \\(log_artifact\\) on disk") == str(run_dir / "artifacts")
+    assert printed(result.stdout, f"run {run.info.run_id} artifact URI") == run.info.artifact_uri
+    [model] = local.search_logged_models(experiment_ids=[experiment.experiment_id])
+    model_dir = workdir / folder / experiment.experiment_id / "models" / model.model_id / "artifacts"
+    assert printed(result.stdout, "model files on disk") == str(model_dir)
+    assert (model_dir / "MLmodel").is_file()
+
+
+def test_uri_env_store_without_the_variable_fails_cleanly(store, run_script):
+    result = run_script(URI, "--store", "env", ok=False, env={"MLFLOW_TRACKING_URI": None})
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1
+    assert "MLFLOW_TRACKING_URI" in result.error_lines[0]
+    assert list(store.workdir.iterdir()) == []
+
+
+# %% experiment.py
+
+
+def test_experiment_created_once_then_reused(any_store, run_script):
+    name = "exp_create_exp_artifact"
+    first = run_script(EXPERIMENT, "--version", "v7", "--priority", "p3", "--alpha", "0.4", "--l1-ratio", "0.2")
+    second = run_script(EXPERIMENT, "--version", "v8", "--alpha", "0.4", "--l1-ratio", "0.2")
+    assert f"created experiment {name!r}" in first.stdout
+    assert f"found experiment {name!r}" in second.stdout
+
+    [experiment] = any_store.client.search_experiments(filter_string=f"name = '{name}'")
+    workdir = any_store.workdir.resolve()
+    assert experiment.artifact_location == (workdir / "myartifacts").as_uri()
+    assert experiment.tags == {"version": "v7", "priority": "p3"}  # set at creation only
+    assert experiment.lifecycle_stage == "active"
+    for result in (first, second):
+        assert printed(result.stdout, "name") == name
+        assert printed(result.stdout, "experiment_id") == experiment.experiment_id
+        assert printed(result.stdout, "artifact location") == experiment.artifact_location
+        assert printed(result.stdout, "lifecycle stage") == "active"
+        assert printed(result.stdout, "creation time").split()[0] == str(experiment.creation_time)
+        assert "'version': 'v7'" in printed(result.stdout, "tags")
+
+    runs = any_store.runs(name)
+    assert len(runs) == 2
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert run.info.artifact_uri.startswith(experiment.artifact_location + "/")
+        assert_metrics(run, 0.4, 0.2)
+    # The models landed in the experiment's artifact location, not in ./mlruns.
+    models = any_store.client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    assert len(models) == 2
+    for model in models:
+        assert (workdir / "myartifacts" / "models" / model.model_id / "artifacts" / "MLmodel").is_file()
+    assert not (workdir / "mlruns").exists()
+
+
+def test_experiment_that_was_deleted_is_reported_not_recreated(store, run_script):
+    experiment_id = store.client.create_experiment("exp_create_exp_artifact")
+    store.client.delete_experiment(experiment_id)
+    result = run_script(EXPERIMENT, ok=False)
+    assert result.returncode == 1
+    assert len(result.error_lines) == 1
+    assert "restore" in result.error_lines[0]
+    assert store.all_runs() == []
+
+
+# %% run.py
+
+
+def test_run_started_and_ended_by_hand(any_store, run_script):
+    result = run_script(
+        RUN, "--run-name", "first-try", "--description", "a hand-made run", "--alpha", "0.4", "--l1-ratio", "0.2"
+    )
+
+    [run] = any_store.runs("logging_runs")
+    assert run.info.status == "FINISHED"
+    assert run.info.end_time >= run.info.start_time
+    assert run.info.run_name == "first-try"
+    assert run.data.tags["mlflow.runName"] == "first-try"
+    assert run.data.tags["mlflow.note.content"] == "a hand-made run"
+    assert run.data.tags["lesson"] == "start and end a run by hand"
+    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+    assert_metrics(run, 0.4, 0.2)
+    # active_run() while it ran, None after end_run(), last_active_run() afterwards.
+    assert printed(result.stdout, "active run") == f"{run.info.run_id} (first-try), status RUNNING"
+    assert printed(result.stdout, "active run after end_run") == "None"
+    assert printed(result.stdout, "last active run") == run.info.run_id
+    assert printed(result.stdout, "status") == "FINISHED"
+    assert printed(result.stdout, "description") == "a hand-made run"
+
+
+@pytest.mark.parametrize("status", ["KILLED", "failed"])
+def test_run_end_status_is_the_one_asked_for(store, run_script, status):
+    result = run_script(RUN, "--status", status)
+    [run] = store.runs("logging_runs")
+    assert run.info.status == status.upper()
+    assert printed(result.stdout, "status") == status.upper()
+    assert run.info.end_time is not None
+    # No --run-name: MLflow made one up (adjective-animal-number).
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d+", run.info.run_name)
+    assert run.data.tags["mlflow.note.content"].startswith("ElasticNet run")
+
+
+def test_run_that_fails_after_start_is_ended_failed(any_store, run_script):
+    result = run_script(RUN, "--fail", "--status", "FINISHED", ok=False)
+    assert result.returncode == 1
+    assert len(result.error_lines) == 1
+    assert "FAILED" in result.error_lines[0]
+    [run] = any_store.runs("logging_runs")
+    assert run.info.status == "FAILED"  # not FINISHED, though --status asked for it
+    assert run.info.end_time is not None
+    assert run.data.params == {"alpha": "0.7", "l1_ratio": "0.7"}  # logged before the failure
+
+
+# %% artifacts.py
+
+
+def test_artifacts_params_metrics_files_and_figure(any_store, run_script, wine, tmp_path):
+    settings = {"alpha": 0.4, "l1_ratio": 0.2, "test_size": 0.3, "seed": 7}
+    result = run_script(
+        ARTIFACTS, "--alpha", "0.4", "--l1-ratio", "0.2", "--test-size", "0.3", "--seed", "7", "--steps", "4"
+    )
+
+    [run] = any_store.runs("logging_artifacts")
+    client = any_store.client
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.3", "seed": "7"}
+    assert_metrics(run, 0.4, 0.2, test_size=0.3, seed=7)
+
+    # The stepped metric: alpha halved at each of the 4 steps, rmse computed here independently.
+    history = sorted(client.get_metric_history(run.info.run_id, "path_rmse"), key=lambda m: m.step)
+    alphas = sorted(client.get_metric_history(run.info.run_id, "path_alpha"), key=lambda m: m.step)
+    assert [m.step for m in history] == [0, 1, 2, 3]
+    assert [m.value for m in alphas] == pytest.approx([0.4, 0.2, 0.1, 0.05])
+    for metric in history:
+        expected = expected_metrics(0.4 / 2**metric.step, 0.2, test_size=0.3, seed=7)["rmse"]
+        assert metric.value == pytest.approx(expected, rel=1e-9)
+    assert history[0].value == pytest.approx(run.data.metrics["rmse"])
+    assert history[-1].value < history[0].value  # less regularisation fits better here
+
+    def listed(path=None):
+        return {item.path: item for item in client.list_artifacts(run.info.run_id, path)}
+
+    assert set(listed()) == {"data", "plots"}
+    assert set(listed("data")) == {"data/red-wine-quality.csv", "data/splits"}
+    assert set(listed("data/splits")) == {"data/splits/train.csv", "data/splits/test.csv"}
+    figure = listed("plots")["plots/predicted_vs_actual.png"]
+    assert figure.file_size > 1000
+
+    def download(path):
+        return mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path=path, tracking_uri=any_store.uri, dst_path=str(tmp_path / "dl")
+        )
+
+    columns = FEATURES + [TARGET]
+    train_x, test_x, train_y, test_y = split(wine, test_size=settings["test_size"], seed=settings["seed"])
+    for name, (x, y) in {"train": (train_x, train_y), "test": (test_x, test_y)}.items():
+        frame = pd.read_csv(download(f"data/splits/{name}.csv"))
+        assert list(frame.columns) == columns  # 12 columns, no "Unnamed: 0" index column
+        expected = x.assign(**{TARGET: y}).reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame, expected, check_exact=False, rtol=1e-12)
+    full = pd.read_csv(download("data/red-wine-quality.csv"))
+    assert list(full.columns) == columns
+    assert len(full) == len(wine)
+    assert Path(download("plots/predicted_vs_actual.png")).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert printed(result.stdout, "artifact URI") == run.info.artifact_uri
+    assert printed(result.stdout, "train split URI") == f"{run.info.artifact_uri}/data/splits/train.csv"
+
+
+# %% tags.py
+
+
+def test_tags_and_system_tags(any_store, run_script):
+    result = run_script(TAGS, "--version", "2.5", "--environment", "staging")
+
+    [run] = any_store.runs("logging_tags")
+    tags = run.data.tags
+    assert {key: value for key, value in tags.items() if not key.startswith("mlflow.")} == {
+        "algorithm": "ElasticNet",
+        "version": "2.5",
+        "environment": "staging",
+    }
+    assert tags["mlflow.runName"] == run.info.run_name
+    assert tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mlflow.source.name"].replace("\\", "/").endswith("examples/02_logging/tags.py")
+    assert tags["mlflow.user"] == getpass.getuser()
+    if "mlflow.source.git.commit" in tags:  # only when the examples live in a git checkout
+        assert re.fullmatch(r"[0-9a-f]{40}", tags["mlflow.source.git.commit"])
+    for key, value in tags.items():
+        assert f"  {key} = {value}" in result.stdout
+    assert result.stdout.index("your tags:") < result.stdout.index("system tags")
+
+
+# %% bad input: one line, exit 2, nothing recorded
+
+
+@pytest.mark.parametrize(
+    "script, option, value",
+    [
+        (URI, "--store", "nowhere"),
+        (EXPERIMENT, "--alpha", "-1"),
+        (RUN, "--status", "DONE"),
+        (ARTIFACTS, "--steps", "0"),
+        (ARTIFACTS, "--steps", "21"),
+        (TAGS, "--l1-ratio", "2"),
+    ],
+)
+def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
+    result = run_script(script, option, value, ok=False)
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1
+    assert option in result.error_lines[0] or option.lstrip("-").split("-")[0] in result.error_lines[0]
+    assert store.all_runs() == []
+    assert [experiment.name for experiment in store.client.search_experiments()] == ["Default"]
+    assert list(store.workdir.iterdir()) == []
