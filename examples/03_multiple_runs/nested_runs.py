@@ -25,7 +25,11 @@ from winelab.cli import fraction, non_negative_float
 def main() -> None:
     parser = example_parser(__doc__, experiment="nested_runs", model=False)
     parser.add_argument(
-        "--alphas", nargs="+", type=non_negative_float, default=[0.1, 0.5, 1.0], help="default: %(default)s"
+        "--alphas",
+        nargs="+",
+        type=non_negative_float,
+        default=[0.1, 0.5, 1.0],
+        help="alpha values of the grid, >= 0 (default: %(default)s)",
     )
     parser.add_argument(
         "--l1-ratios",
@@ -34,7 +38,7 @@ def main() -> None:
         nargs="+",
         type=fraction,
         default=[0.1, 0.5, 0.9],
-        help="default: %(default)s",
+        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
     )
     args = parser.parse_args()
     for option, values in (("--alphas", args.alphas), ("--l1-ratios", args.l1_ratios)):

@@ -37,7 +37,11 @@ def train_and_log(tracking_uri, experiment_id, alpha, l1_ratio, test_size, seed)
 def main() -> None:
     parser = example_parser(__doc__, experiment="parallel_sweep", model=False)
     parser.add_argument(
-        "--alphas", nargs="+", type=non_negative_float, default=[0.1, 0.5, 1.0], help="default: %(default)s"
+        "--alphas",
+        nargs="+",
+        type=non_negative_float,
+        default=[0.1, 0.5, 1.0],
+        help="alpha values of the grid, >= 0 (default: %(default)s)",
     )
     parser.add_argument(
         "--l1-ratios",
@@ -46,7 +50,7 @@ def main() -> None:
         nargs="+",
         type=fraction,
         default=[0.1, 0.5, 0.9],
-        help="default: %(default)s",
+        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
     )
     parser.add_argument(
         "--n-jobs", type=n_jobs, default=2, help="worker processes, -1 for one per CPU (default: %(default)s)"

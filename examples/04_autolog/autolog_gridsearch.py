@@ -29,7 +29,11 @@ from winelab.tracking import pip_requirements
 def main() -> None:
     parser = example_parser(__doc__, experiment="autolog_gridsearch", model=False)
     parser.add_argument(
-        "--alphas", nargs="+", type=non_negative_float, default=[0.1, 0.5, 1.0], help="default: %(default)s"
+        "--alphas",
+        nargs="+",
+        type=non_negative_float,
+        default=[0.1, 0.5, 1.0],
+        help="alpha values of the grid, >= 0 (default: %(default)s)",
     )
     parser.add_argument(
         "--l1-ratios",
@@ -38,7 +42,7 @@ def main() -> None:
         nargs="+",
         type=fraction,
         default=[0.1, 0.5, 0.9],
-        help="default: %(default)s",
+        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
     )
     parser.add_argument(
         "--cv", type=positive_int, default=3, help="cross-validation folds, >= 2 (default: %(default)s)"
