@@ -1,0 +1,88 @@
+"""See MLflow enforce a logged model's signature at prediction time.
+
+A model loaded with ``mlflow.pyfunc.load_model`` checks every batch against
+its signature before the model sees it: columns are matched by name (and
+reordered), and types are cast only when that is lossless. This script loads
+the newest model in the experiment (or ``--model-uri``) and sends it:
+
+- a well-formed batch of test wines: predicted;
+- whole numbers as int32: cast to double silently, predicted;
+- whole numbers as int64 (what pandas reads from a CSV column of whole
+  numbers): rejected, because a double cannot hold every int64 exactly;
+- a batch without the ``alcohol`` column: rejected;
+- ``pH`` as text (``"3.51"``): rejected, MLflow does not parse strings.
+
+Each rejection is an ``MlflowException``; the script catches it and prints
+MLflow's reason on one line.
+
+    python examples/05_signatures/manual_signature.py    # log a model first
+    python examples/05_signatures/enforcement.py
+    python examples/05_signatures/enforcement.py --model-uri models:/m-...
+"""
+
+import mlflow
+import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+
+from winelab import UserError, example_parser, load_wine, run_example, split
+from winelab.cli import positive_int
+
+
+def main() -> None:
+    parser = example_parser(__doc__, model=False)
+    parser.add_argument("--model-uri", help="model to load (default: the newest model logged in the experiment)")
+    parser.add_argument(
+        "--experiment-name", default="signatures", help="where to look without --model-uri (default: %(default)s)"
+    )
+    parser.add_argument("--rows", type=positive_int, default=3, help="rows per batch (default: %(default)s)")
+    args = parser.parse_args()
+
+    # %% Which model: the given URI, or the newest logged model of the experiment
+    model_uri = args.model_uri
+    if model_uri is None:
+        experiment = mlflow.get_experiment_by_name(args.experiment_name)
+        newest = (
+            mlflow.search_logged_models(
+                experiment_ids=[experiment.experiment_id],
+                order_by=[{"field_name": "creation_time", "ascending": False}],
+                max_results=1,
+                output_format="list",
+            )
+            if experiment
+            else []
+        )
+        if not newest:
+            raise UserError(f"no model logged in experiment {args.experiment_name!r}; run manual_signature.py first")
+        model_uri = newest[0].model_uri
+
+    # %% Load it as a generic python_function model: this is what enforces the signature
+    model = mlflow.pyfunc.load_model(model_uri)
+    print(f"model {model_uri}")
+    print(f"  expects: {model.metadata.get_input_schema()}")
+
+    # %% Batches: one good, the others with a typical mistake each
+    _, test_x, _, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
+    good = test_x.head(args.rows)
+    whole = good["free sulfur dioxide"].round()
+    batches = {
+        "well-formed batch": good,
+        "'free sulfur dioxide' as int32": good.assign(**{"free sulfur dioxide": whole.astype("int32")}),
+        "'free sulfur dioxide' as int64": good.assign(**{"free sulfur dioxide": whole.astype("int64")}),
+        "missing column 'alcohol'": good.drop(columns=["alcohol"]),
+        "'pH' as text": good.assign(pH=good["pH"].map(str)),
+    }
+
+    # %% Predict each batch; MLflow checks it against the signature first
+    for label, batch in batches.items():
+        try:
+            predictions = model.predict(batch)
+        except MlflowException as exc:
+            # The message repeats the whole batch and schema; the part after "Error: " is the reason.
+            reason = str(exc).rsplit("Error: ", 1)[-1].strip().replace("\n", " ")
+            print(f"rejected  {label}: {reason}")
+        else:
+            print(f"accepted  {label}: predictions {', '.join(f'{value:.4f}' for value in predictions)}")
+
+
+if __name__ == "__main__":
+    run_example(main)
