@@ -47,6 +47,20 @@ PLAN: list[Step] = [
     Step("01_tracking/basic_regression_mlflow.py"),
     Step("01_tracking/basic_regression_mlflow.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("01_tracking/basic_regression_mlflow.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),
+    Step("02_logging/uri.py"),
+    Step("02_logging/experiment.py"),
+    Step("02_logging/experiment.py", ("--version", "v2")),  # the second run reuses the experiment
+    Step("02_logging/run.py", ("--run-name", "by-hand", "--description", "started and ended without a with block")),
+    Step("02_logging/run.py", ("--status", "KILLED")),
+    Step("02_logging/artifacts.py"),
+    Step("02_logging/tags.py"),
+    # <03-04>
+    Step("05_signatures/manual_signature.py"),
+    Step("05_signatures/infer_signature.py"),
+    Step("05_signatures/enforcement.py"),  # checks the newest model: the inferred one
+    Step("06_custom_libraries/model_customization.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
+    Step("06_custom_libraries/load_custom_model.py"),
+    # <07->
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
