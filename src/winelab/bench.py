@@ -1,0 +1,243 @@
+"""Time every example script against the cost of just importing MLflow, then the test suite.
+
+    python -m winelab.bench                  # every script, then pytest -n auto
+    python -m winelab.bench --only 01 03     # some chapters
+    python -m winelab.bench --repeat 3       # median of 3 runs per script
+    python -m winelab.bench --no-suite       # skip the test suite
+
+Each script runs as a learner runs it, ``python examples/NN_topic/x.py`` with the
+arguments its first step in ``winelab.demo.PLAN`` gives, in a fresh process, a
+fresh temporary working folder and a fresh copy of an already-migrated SQLite
+store (migrating a new store is a one-off cost, measured and shown separately).
+If a script fails on a fresh store because it reads what an earlier script of
+its chapter recorded, those earlier PLAN steps are replayed (untimed) first.
+
+The yardstick is the *import floor*: ``python -c "import mlflow, mlflow.sklearn,
+sklearn, pandas"``, measured in the same run (median of 3). Targets: the median
+script within 1.5x the floor, no script over 15 s, the suite within 3 minutes on
+2 cores. Figures depend on the machine's load, which is printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from winelab.demo import EXAMPLES, NOT_IN_DEMO, PLAN, REPO, Step
+
+FLOOR_CODE = "import mlflow, mlflow.sklearn, sklearn, pandas"
+TARGET_MEDIAN_RATIO = 1.5
+TARGET_SCRIPT_S = 15.0
+TARGET_SUITE_S = 180.0
+TIMEOUT_S = 300
+
+
+@dataclass
+class Timing:
+    script: str
+    args: tuple[str, ...]
+    seconds: float | None = None  # median over repeats; None if it failed or was skipped
+    note: str = ""
+    failed: bool = False
+
+
+def discover() -> list[str]:
+    """Every runnable example script (``examples/*/*.py`` not starting with ``_``), relative to examples/."""
+    return sorted(
+        path.relative_to(EXAMPLES).as_posix() for path in EXAMPLES.glob("*/*.py") if not path.name.startswith("_")
+    )
+
+
+def clean_env(uri: str | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    if uri:
+        env["MLFLOW_TRACKING_URI"] = uri
+    return env
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    completed = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S
+    )
+    return time.perf_counter() - start, completed
+
+
+def make_template(folder: Path) -> tuple[Path, float]:
+    """An empty SQLite store with MLflow's schema migrated, and how long the migration took."""
+    path = folder / "template.db"
+    code = "import sys; from mlflow import MlflowClient; MlflowClient(tracking_uri=sys.argv[1]).search_experiments()"
+    import_only, _ = timed([sys.executable, "-c", "import mlflow"], folder, clean_env())
+    seconds, completed = timed([sys.executable, "-c", code, f"sqlite:///{path}"], folder, clean_env())
+    if completed.returncode:
+        sys.exit(f"error: could not create a migrated SQLite store: {completed.stderr.strip().splitlines()[-1]}")
+    return path, max(seconds - import_only, 0.0)
+
+
+def fresh_store(root: Path, template: Path) -> tuple[Path, str]:
+    """A new working folder and a copy of the template store beside it."""
+    folder = Path(tempfile.mkdtemp(dir=root))
+    work = folder / "work"
+    work.mkdir()
+    db = folder / "mlflow.db"
+    shutil.copyfile(template, db)
+    return work, f"sqlite:///{db}"
+
+
+def run_step(step: Step, work: Path, uri: str) -> tuple[float, subprocess.CompletedProcess]:
+    return timed([sys.executable, str(EXAMPLES / step.script), *step.args], work, clean_env(uri))
+
+
+def tail(completed: subprocess.CompletedProcess) -> str:
+    lines = (completed.stderr or completed.stdout or "").strip().splitlines()
+    return lines[-1] if lines else f"exit {completed.returncode}"
+
+
+def time_script(script: str, steps: list[Step], root: Path, template: Path, repeat: int) -> Timing:
+    step = steps[0]
+    earlier = [s for s in PLAN[: PLAN.index(step)] if s.chapter == step.chapter]
+    timing = Timing(script, step.args)
+    samples = []
+    setup = False
+    for _ in range(repeat):
+        work, uri = fresh_store(root, template)
+        if setup:
+            for before in earlier:
+                run_step(before, work, uri)
+        seconds, completed = run_step(step, work, uri)
+        if completed.returncode and not setup and earlier:
+            # It may read what an earlier step of its chapter recorded: replay those, untimed.
+            setup = True
+            work, uri = fresh_store(root, template)
+            for before in earlier:
+                run_step(before, work, uri)
+            seconds, completed = run_step(step, work, uri)
+        if completed.returncode:
+            timing.failed = True
+            timing.note = f"FAILED: {tail(completed)}"
+            return timing
+        samples.append(seconds)
+    timing.seconds = statistics.median(samples)
+    if setup:
+        timing.note = f"after {len(earlier)} untimed earlier step(s) of its chapter"
+    return timing
+
+
+def measure_floor(root: Path, times: int = 3) -> list[float]:
+    samples = []
+    for _ in range(times):
+        seconds, completed = timed([sys.executable, "-c", FLOOR_CODE], root, clean_env())
+        if completed.returncode:
+            sys.exit(f"error: the import floor failed: {tail(completed)}")
+        samples.append(seconds)
+    return samples
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    cores = os.cpu_count() or 1
+    flag = "  (LOADED: other work is running, figures are pessimistic)" if one > cores else ""
+    return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {cores} cores{flag}"
+
+
+def run_suite() -> tuple[float, int, str]:
+    command = [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"]
+    print("$ " + " ".join(command[2:]) + "   (as in README.md / make test)", flush=True)
+    start = time.perf_counter()
+    completed = subprocess.run(command, cwd=REPO, env=clean_env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    lines = completed.stdout.strip().splitlines()
+    return seconds, completed.returncode, lines[-1] if lines else tail(completed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m winelab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to time, e.g. 01 03")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per script, the median counts (default: 1)")
+    parser.add_argument("--no-suite", action="store_true", help="do not time the test suite")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+
+    scripts = discover()
+    if args.only:
+        scripts = [script for script in scripts if script.split("_", 1)[0] in args.only]
+    if not scripts:
+        parser.error(f"no example scripts for chapters {args.only}")
+
+    print(load())
+    print(f"python {sys.version.split()[0]}, {sys.executable}")
+    with tempfile.TemporaryDirectory(prefix="winelab-bench-") as tmp:
+        root = Path(tmp)
+        template, migration = make_template(root)
+        floor_samples = measure_floor(root)
+        floor = statistics.median(floor_samples)
+        samples = ", ".join(f"{sample:.2f}" for sample in floor_samples)
+        print(f'import floor: python -c "{FLOOR_CODE}" = {floor:.2f} s (median of {samples})')
+        print(f"migrating an empty SQLite store costs {migration:.2f} s; each run below gets a copy of a migrated one")
+        print(
+            f"each script: a fresh process, a fresh temporary working folder, a fresh SQLite store; "
+            f"args from winelab.demo.PLAN; median of {args.repeat} run(s)\n"
+        )
+
+        timings = []
+        width = max(len(script) for script in scripts)
+        print(f"{'script':<{width}}  {'seconds':>7}  {'x floor':>7}  note")
+        for script in scripts:
+            steps = [step for step in PLAN if step.script == script]
+            if not steps:
+                reason = NOT_IN_DEMO.get(script) or "not in winelab.demo.PLAN yet"
+                timing = Timing(script, (), note=f"skipped: {reason}")
+            else:
+                timing = time_script(script, steps, root, template, args.repeat)
+            timings.append(timing)
+            shown = "-" if timing.seconds is None else f"{timing.seconds:.2f}"
+            ratio = "-" if timing.seconds is None else f"{timing.seconds / floor:.2f}"
+            note = timing.note
+            if timing.args:
+                note = f"args: {' '.join(timing.args)}" + (f"; {note}" if note else "")
+            print(f"{script:<{width}}  {shown:>7}  {ratio:>7}  {note}", flush=True)
+
+        measured = [timing for timing in timings if timing.seconds is not None]
+        failed = [timing for timing in timings if timing.failed]
+        skipped = len(timings) - len(measured) - len(failed)
+        print()
+        if measured:
+            median_ratio = statistics.median(timing.seconds / floor for timing in measured)
+            slowest = max(measured, key=lambda timing: timing.seconds)
+            verdict = "ok" if median_ratio <= TARGET_MEDIAN_RATIO else "OVER TARGET"
+            print(
+                f"median ratio to the import floor: {median_ratio:.2f}x over {len(measured)} scripts "
+                f"(target <= {TARGET_MEDIAN_RATIO}x: {verdict})"
+            )
+            over = [timing.script for timing in measured if timing.seconds > TARGET_SCRIPT_S]
+            print(
+                f"slowest: {slowest.script} {slowest.seconds:.1f} s "
+                f"(target: none over {TARGET_SCRIPT_S:.0f} s: {'ok' if not over else 'OVER: ' + ', '.join(over)})"
+            )
+        print(f"{len(measured)} timed, {len(failed)} failed, {skipped} skipped")
+
+    status = 1 if failed else 0
+    if not args.no_suite:
+        print()
+        seconds, code, summary = run_suite()
+        verdict = "ok" if seconds <= TARGET_SUITE_S else "OVER TARGET"
+        print(f"test suite: {seconds:.0f} s wall with -n auto on {os.cpu_count()} cores ({summary})")
+        print(f"  target <= {TARGET_SUITE_S:.0f} s on 2 cores: {verdict}")
+        status = status or (1 if code else 0)
+    print(load())
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
