@@ -54,7 +54,11 @@ PLAN: list[Step] = [
     Step("02_logging/run.py", ("--status", "KILLED")),
     Step("02_logging/artifacts.py"),
     Step("02_logging/tags.py"),
-    # <03-04>
+    Step("03_multiple_runs/multiple_runs.py"),
+    Step("03_multiple_runs/parallel_sweep.py", ("--n-jobs", "2")),
+    Step("03_multiple_runs/nested_runs.py"),
+    Step("04_autolog/autolog_generic.py"),
+    Step("04_autolog/autolog_gridsearch.py"),
     Step("05_signatures/manual_signature.py"),
     Step("05_signatures/infer_signature.py"),
     Step("05_signatures/enforcement.py"),  # checks the newest model: the inferred one
