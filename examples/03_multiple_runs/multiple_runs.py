@@ -19,7 +19,7 @@ import mlflow
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, non_negative_float
+from winelab.cli import add_grid_options
 
 
 def fit_and_evaluate(data, alpha: float, l1_ratio: float, seed: int) -> dict[str, float]:
@@ -30,26 +30,12 @@ def fit_and_evaluate(data, alpha: float, l1_ratio: float, seed: int) -> dict[str
 
 def main() -> None:
     parser = example_parser(__doc__, experiment=None, model=True)
-    parser.add_argument(
-        "--alphas",
-        nargs="+",
-        type=non_negative_float,
-        default=[0.1, 0.5, 1.0],
-        help="alphas tried in the first experiment (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--l1-ratios",
-        "--l1_ratios",
-        dest="l1_ratios",
-        nargs="+",
-        type=fraction,
-        default=[0.1, 0.5, 0.9],
-        help="l1_ratios tried in the second experiment (default: %(default)s)",
+    add_grid_options(
+        parser,
+        alphas_help="alphas tried in the first experiment",
+        l1_ratios_help="l1_ratios tried in the second experiment",
     )
     args = parser.parse_args()
-    for option, values in (("--alphas", args.alphas), ("--l1-ratios", args.l1_ratios)):
-        if len(set(values)) != len(values):
-            parser.error(f"{option} has repeated values: {values}")
 
     data = split(load_wine(), test_size=args.test_size, seed=args.seed)
     plan = {

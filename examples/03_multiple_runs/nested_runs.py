@@ -19,31 +19,13 @@ import mlflow
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, non_negative_float
+from winelab.cli import add_grid_options
 
 
 def main() -> None:
     parser = example_parser(__doc__, experiment="nested_runs", model=False)
-    parser.add_argument(
-        "--alphas",
-        nargs="+",
-        type=non_negative_float,
-        default=[0.1, 0.5, 1.0],
-        help="alpha values of the grid, >= 0 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--l1-ratios",
-        "--l1_ratios",
-        dest="l1_ratios",
-        nargs="+",
-        type=fraction,
-        default=[0.1, 0.5, 0.9],
-        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
-    )
+    add_grid_options(parser)
     args = parser.parse_args()
-    for option, values in (("--alphas", args.alphas), ("--l1-ratios", args.l1_ratios)):
-        if len(set(values)) != len(values):
-            parser.error(f"{option} has repeated values: {values}")
 
     # %% Fit and evaluate every grid point first
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)

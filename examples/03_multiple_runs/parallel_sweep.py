@@ -17,8 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, non_negative_float
-from winelab.concurrency import n_jobs
+from winelab.cli import add_grid_options, n_jobs
 
 
 def train_and_log(tracking_uri, experiment_id, alpha, l1_ratio, test_size, seed) -> dict:
@@ -36,29 +35,11 @@ def train_and_log(tracking_uri, experiment_id, alpha, l1_ratio, test_size, seed)
 
 def main() -> None:
     parser = example_parser(__doc__, experiment="parallel_sweep", model=False)
-    parser.add_argument(
-        "--alphas",
-        nargs="+",
-        type=non_negative_float,
-        default=[0.1, 0.5, 1.0],
-        help="alpha values of the grid, >= 0 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--l1-ratios",
-        "--l1_ratios",
-        dest="l1_ratios",
-        nargs="+",
-        type=fraction,
-        default=[0.1, 0.5, 0.9],
-        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
-    )
+    add_grid_options(parser)
     parser.add_argument(
         "--n-jobs", type=n_jobs, default=2, help="worker processes, -1 for one per CPU (default: %(default)s)"
     )
     args = parser.parse_args()
-    for option, values in (("--alphas", args.alphas), ("--l1-ratios", args.l1_ratios)):
-        if len(set(values)) != len(values):
-            parser.error(f"{option} has repeated values: {values}")
     grid = list(itertools.product(args.alphas, args.l1_ratios))
 
     # %% Create the experiment once, here: workers only receive its id

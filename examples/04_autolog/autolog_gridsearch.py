@@ -22,28 +22,13 @@ from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import GridSearchCV
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, non_negative_float, positive_int
+from winelab.cli import add_grid_options, positive_int
 from winelab.tracking import pip_requirements
 
 
 def main() -> None:
     parser = example_parser(__doc__, experiment="autolog_gridsearch", model=False)
-    parser.add_argument(
-        "--alphas",
-        nargs="+",
-        type=non_negative_float,
-        default=[0.1, 0.5, 1.0],
-        help="alpha values of the grid, >= 0 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--l1-ratios",
-        "--l1_ratios",
-        dest="l1_ratios",
-        nargs="+",
-        type=fraction,
-        default=[0.1, 0.5, 0.9],
-        help="l1_ratio values of the grid, in [0, 1] (default: %(default)s)",
-    )
+    add_grid_options(parser)
     parser.add_argument(
         "--cv", type=positive_int, default=3, help="cross-validation folds, >= 2 (default: %(default)s)"
     )
@@ -54,9 +39,6 @@ def main() -> None:
         help="child runs for the best candidates (default: %(default)s)",
     )
     args = parser.parse_args()
-    for option, values in (("--alphas", args.alphas), ("--l1-ratios", args.l1_ratios)):
-        if len(set(values)) != len(values):
-            parser.error(f"{option} has repeated values: {values}")
     if args.cv < 2:
         parser.error("argument --cv: cross-validation needs at least 2 folds")
 

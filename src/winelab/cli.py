@@ -18,7 +18,9 @@ from winelab.errors import UserError
 __all__ = [
     "UserError",
     "example_parser",
+    "add_grid_options",
     "fraction",
+    "n_jobs",
     "non_negative_float",
     "open_fraction",
     "positive_int",
@@ -74,6 +76,53 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be >= 1")
     return value
+
+
+def n_jobs(text: str) -> int:
+    """joblib's ``n_jobs``: a positive number of workers, or -1 for one per CPU."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 1, or -1 for one worker per CPU")
+    return value
+
+
+class _Distinct(argparse.Action):
+    """A ``nargs="+"`` option whose values must not repeat (a grid point would run twice)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(set(values)) != len(values):
+            parser.error(f"argument {option_string}: repeated values {values}")
+        setattr(namespace, self.dest, values)
+
+
+def add_grid_options(
+    parser: argparse.ArgumentParser,
+    *,
+    alphas_help: str = "alpha values of the grid",
+    l1_ratios_help: str = "l1_ratio values of the grid",
+) -> None:
+    """``--alphas`` and ``--l1-ratios``: lists of distinct ElasticNet settings for a sweep."""
+    parser.add_argument(
+        "--alphas",
+        nargs="+",
+        type=non_negative_float,
+        action=_Distinct,
+        default=[0.1, 0.5, 1.0],
+        help=f"{alphas_help}, each >= 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--l1-ratios",
+        "--l1_ratios",
+        dest="l1_ratios",
+        nargs="+",
+        type=fraction,
+        action=_Distinct,
+        default=[0.1, 0.5, 0.9],
+        help=f"{l1_ratios_help}, each in [0, 1] (default: %(default)s)",
+    )
 
 
 def example_parser(
