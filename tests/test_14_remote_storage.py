@@ -1,0 +1,210 @@
+"""examples/14_remote_storage: PostgreSQL backend store + S3 artifact store behind mlflow server.
+
+What a run leaves is checked in the three places it lands: MLflow's REST API,
+the rows in PostgreSQL (psycopg2) and the objects in the bucket (boto3).
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import remote_fixtures
+import requests
+from harness import Store as HarnessStore
+from harness import expected_metrics, predict_fresh
+from remote_fixtures import parse_exports, port_closed, run_against
+
+from winelab import FEATURES
+from winelab.remote import Stack, stop_stack
+from winelab.servers import free_port
+
+proxied_stack = remote_fixtures.proxied_stack  # a module-scoped fixture: one stack for this module
+
+STACK = "14_remote_storage/stack.py"
+TRACKED = "01_tracking/basic_regression_mlflow.py"
+MULTIPLE = "03_multiple_runs/multiple_runs.py"
+MODEL_FILES = {"MLmodel", "model.skops", "requirements.txt", "python_env.yaml", "input_example.json"}
+
+
+def rest(url: str, endpoint: str, payload: dict) -> dict:
+    """POST to MLflow's REST API (``/api/2.0/mlflow/<endpoint>``) and return the JSON answer."""
+    response = requests.post(f"{url}/api/2.0/mlflow/{endpoint}", json=payload, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def rest_runs(url: str, experiment_name: str) -> tuple[dict, list[dict]]:
+    experiment = requests.get(
+        f"{url}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": experiment_name}, timeout=30
+    ).json()["experiment"]
+    runs = rest(url, "runs/search", {"experiment_ids": [experiment["experiment_id"]]}).get("runs", [])
+    return experiment, runs
+
+
+def as_dict(items: list[dict]) -> dict:
+    return {item["key"]: item["value"] for item in items}
+
+
+def pg_rows(stack: Stack, query: str, *params) -> list[tuple]:
+    connection = stack.pg_connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def bucket_keys(stack: Stack, prefix: str) -> list[str]:
+    answer = stack.s3_client().list_objects_v2(Bucket=stack.settings.bucket, Prefix=prefix)
+    return [item["Key"] for item in answer.get("Contents", [])]
+
+
+def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack, tmp_path):
+    stack, url = proxied_stack, proxied_stack.url
+    # %% Chapter 01: one run with a model
+    run_against(TRACKED, "--alpha", "0.4", "--l1-ratio", "0.2", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url})
+    assert list(tmp_path.iterdir()) == []  # nothing local: no mlflow.db, mlruns or mlartifacts
+
+    experiment, [run] = rest_runs(url, "experiment_1")
+    experiment_id, run_id = experiment["experiment_id"], run["info"]["run_id"]
+    assert experiment["artifact_location"] == f"mlflow-artifacts:/{experiment_id}"  # proxied by the server
+    assert run["info"]["status"] == "FINISHED"
+    assert as_dict(run["data"]["params"]) == {"alpha": "0.4", "l1_ratio": "0.2"}
+    expected = expected_metrics(0.4, 0.2)
+    metrics = as_dict(run["data"]["metrics"])
+    assert metrics == pytest.approx(expected, rel=1e-9)
+
+    # The same run, as rows in PostgreSQL.
+    assert pg_rows(stack, "SELECT status, experiment_id FROM runs WHERE run_uuid = %s", run_id) == [
+        ("FINISHED", int(experiment_id))
+    ]
+    assert dict(pg_rows(stack, "SELECT key, value FROM params WHERE run_uuid = %s", run_id)) == {
+        "alpha": "0.4",
+        "l1_ratio": "0.2",
+    }
+    assert dict(pg_rows(stack, "SELECT key, value FROM latest_metrics WHERE run_uuid = %s", run_id)) == pytest.approx(
+        expected, rel=1e-9
+    )
+
+    # The model, as objects in the bucket under the server's artifact prefix.
+    [model] = HarnessStore("remote", url, tmp_path).client.search_logged_models(experiment_ids=[experiment_id])
+    assert model.source_run_id == run_id
+    prefix = f"mlartifacts/{experiment_id}/models/{model.model_id}/artifacts/"
+    assert {key.removeprefix(prefix) for key in bucket_keys(stack, prefix)} >= MODEL_FILES
+    mlmodel = stack.s3_client().get_object(Bucket=stack.settings.bucket, Key=prefix + "MLmodel")["Body"].read()
+    assert f"model_id: {model.model_id}".encode() in mlmodel
+    assert all(name.encode() in mlmodel for name in FEATURES)  # the signature
+
+    # Loaded back through the server (which reads it from S3) in a fresh process.
+    predictions = predict_fresh(HarnessStore("remote", url, tmp_path), model.model_uri, n=4)
+    assert len(predictions) == 4 and all(3 <= value <= 8 for value in predictions)
+
+    # %% Chapter 03: several experiments and runs in one process
+    run_against(
+        MULTIPLE, "--alphas", "0.1", "0.5", "--l1-ratios", "0.3", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}
+    )
+    grids = {"multiple_runs_alpha": [(0.1, 0.7), (0.5, 0.7)], "multiple_runs_l1_ratio": [(0.7, 0.3)]}
+    for name, grid in grids.items():
+        experiment, runs = rest_runs(url, name)
+        by_params = {
+            (float(as_dict(r["data"]["params"])["alpha"]), float(as_dict(r["data"]["params"])["l1_ratio"])): r
+            for r in runs
+        }
+        assert sorted(by_params) == sorted(grid)
+        for (alpha, l1_ratio), found in by_params.items():
+            assert as_dict(found["data"]["metrics"])["rmse"] == pytest.approx(
+                expected_metrics(alpha, l1_ratio)["rmse"], rel=1e-9
+            )
+        rows = pg_rows(
+            stack,
+            "SELECT count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id WHERE e.name = %s",
+            name,
+        )
+        assert rows == [(len(grid),)]
+
+
+def test_stack_command_direct_mode_up_env_status_down(tmp_path):
+    """The learner's commands, with credentials from a .env file; clients write to S3 themselves."""
+    work, state = tmp_path / "work", tmp_path / "state"
+    work.mkdir()
+    (work / ".env").write_text(
+        "WINELAB_PG_USER=cli_user\nWINELAB_PG_PASSWORD=cli-postgres-password\nWINELAB_PG_DB=cli_db\n"
+        "WINELAB_S3_ACCESS_KEY=cli-access\nWINELAB_S3_SECRET_KEY=cli-secret-key\nWINELAB_S3_BUCKET=cli-bucket\n"
+    )
+    no_settings = {key: None for key in ("WINELAB_PG_PASSWORD", "WINELAB_S3_ACCESS_KEY", "WINELAB_S3_SECRET_KEY")}
+    try:
+        up = run_against(STACK, "up", "--direct", "--state-dir", str(state), cwd=work, env=no_settings, timeout=300)
+        assert "--no-serve-artifacts --default-artifact-root s3://cli-bucket/direct" in up.stdout
+        assert "cli-postgres-password" not in up.stdout  # masked
+        stack = Stack.load(state)
+        assert stack.settings.pg_user == "cli_user" and stack.direct
+
+        status = run_against(STACK, "status", "--state-dir", str(state), cwd=work, env={})
+        assert status.stdout.count(": running") == 3
+
+        exported = parse_exports(run_against(STACK, "env", "--state-dir", str(state), cwd=work, env={}).stdout)
+        assert exported == {
+            "MLFLOW_TRACKING_URI": stack.url,
+            "AWS_ACCESS_KEY_ID": "cli-access",
+            "AWS_SECRET_ACCESS_KEY": "cli-secret-key",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "MLFLOW_S3_ENDPOINT_URL": stack.s3_endpoint,
+        }
+
+        run_against(TRACKED, "--alpha", "0.3", cwd=work, env=exported)
+        experiment, [run] = rest_runs(stack.url, "experiment_1")
+        assert experiment["artifact_location"] == f"s3://cli-bucket/direct/{experiment['experiment_id']}"
+        assert as_dict(run["data"]["metrics"])["rmse"] == pytest.approx(expected_metrics(0.3, 0.7)["rmse"], rel=1e-9)
+        assert pg_rows(stack, "SELECT count(*) FROM runs") == [(1,)]
+        keys = bucket_keys(stack, f"direct/{experiment['experiment_id']}/models/")
+        assert {key.rsplit("/", 1)[-1] for key in keys} >= MODEL_FILES
+
+        down = run_against(STACK, "down", "--state-dir", str(state), cwd=work, env={})
+        assert "nothing is left running" in down.stdout
+        assert not state.exists()
+        assert not Path(stack.pg_root).exists()
+        assert all(port_closed(port) for port in (stack.server_port, stack.s3_port, stack.pg_port))
+        again = run_against(STACK, "down", "--state-dir", str(state), cwd=work, env={})
+        assert "nothing to stop" in again.stdout
+    finally:
+        stop_stack(state)  # whatever a failed assertion left running
+
+
+def test_stack_needs_credentials(tmp_path):
+    unset = {key: None for key in ("WINELAB_PG_PASSWORD", "WINELAB_S3_ACCESS_KEY", "WINELAB_S3_SECRET_KEY")}
+    state = tmp_path / "state"
+    result = run_against(
+        STACK,
+        "up",
+        "--state-dir",
+        str(state),
+        "--env-file",
+        str(tmp_path / "none.env"),
+        cwd=tmp_path,
+        env=unset,
+        ok=False,
+    )
+    assert result.returncode == 1
+    assert len(result.error_lines) == 1
+    assert "WINELAB_PG_PASSWORD" in result.error_lines[0] and ".env.example" in result.error_lines[0]
+    assert not state.exists()
+
+
+def test_stack_bad_usage_is_one_line(tmp_path):
+    for args in (["sideways"], ["up", "--", "echo"], ["run"]):
+        result = run_against(STACK, *args, cwd=tmp_path, env={}, ok=False)
+        assert result.returncode == 2 and len(result.error_lines) == 1, (args, result.stderr)
+
+
+def test_unreachable_server_fails_fast_with_one_line(tmp_path):
+    uri = f"http://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    result = run_against(TRACKED, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri}, ok=False, timeout=60)
+    elapsed = time.monotonic() - start
+    print(json.dumps({"unreachable_server_seconds": round(elapsed, 2)}))
+    assert result.returncode == 1
+    assert len(result.error_lines) == 1, result.stderr
+    assert uri in result.error_lines[0]
+    assert elapsed < 10
