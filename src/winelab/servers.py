@@ -186,3 +186,135 @@ def mlflow_server(
     )
     with background("mlflow server", command, port=port, workdir=workdir, env=env, timeout=timeout) as service:
         yield service
+
+
+# --- Helpers for scripts that start a server and keep it up (chapters 12 and 13) ---
+
+
+def raise_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so ``with``/``finally`` blocks still stop child servers."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def wait_until_interrupted(service: Service, seconds: float | None = None) -> None:
+    """Block until Ctrl-C/SIGTERM, until ``seconds`` have passed, or until ``service`` dies."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while deadline is None or time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise UserError(
+                f"{service.name} exited with code {service.process.returncode}; "
+                f"its log {service.log} ends with:\n{service.log_tail()}"
+            )
+        time.sleep(0.2)
+
+
+def split_command(argv: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+    """``[options..., "--", command...]`` -> ``(options, command)``; no ``--`` means no command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def add_server_options(parser, *, default_dir: str | None = None) -> None:
+    """``--port``, ``--seconds``, ``--run`` (and ``--dir`` when ``default_dir`` is given)."""
+    from winelab.cli import positive_int
+
+    def port_number(text: str) -> int:
+        value = positive_int(text)
+        if value > 65535:
+            raise ValueError(text)
+        return value
+
+    if default_dir is not None:
+        parser.add_argument(
+            "--dir",
+            default=default_dir,
+            help="folder for the server's database, artifacts and log (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--port", type=port_number, default=None, help="port on 127.0.0.1 (default: a free one picked by the OS)"
+    )
+    parser.add_argument(
+        "--seconds", type=positive_int, default=None, help="stop after this many seconds (default: wait for Ctrl-C)"
+    )
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="run the command given after `--` against the server, then stop it (exit with the command's status)",
+    )
+
+
+def command_from_argv(parser, argv: Sequence[str] | None = None):
+    """Parse ``argv`` split at ``--``: returns ``(args, command)``; ``--run`` and the command go together."""
+    options, command = split_command(argv)
+    args = parser.parse_args(options)
+    if args.run and not command:
+        parser.error("--run needs a command after `--`, e.g. --run -- python script.py")
+    if command and not args.run:
+        parser.error("a command after `--` needs --run")
+    if args.run and args.seconds is not None:
+        parser.error("--run and --seconds exclude each other")
+    return args, command
+
+
+def run_with_uri(command: Sequence[str], uri_variable: str, url: str) -> int:
+    """Run ``command`` (in the foreground) with ``uri_variable=url`` in its environment; return its status."""
+    return subprocess.run(list(command), env={**os.environ, uri_variable: url}).returncode
+
+
+def models_serve_command(model_uri: str, port: int, *, env_manager: str = "local", workers: int = 1) -> list[str]:
+    return [
+        mlflow_cli(),
+        "models",
+        "serve",
+        "--model-uri",
+        model_uri,
+        "--env-manager",
+        env_manager,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+@contextlib.contextmanager
+def model_server(
+    model_uri: str,
+    workdir: Path,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    **options,
+) -> Iterator[Service]:
+    """``mlflow models serve`` on 127.0.0.1 until the ``with`` block ends (ready when ``/ping`` answers).
+
+    ``workdir`` is its working folder (relative tracking URIs resolve there) and holds its log.
+    """
+    port = port or free_port()
+    command = models_serve_command(model_uri, port, **options)
+    # The scoring server runs `uvicorn` from PATH: make it this environment's, also without an activated venv.
+    path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+    env = {"PATH": path, **(env or {})}
+    with background(
+        "mlflow models serve", command, port=port, workdir=workdir, health_path="/ping", env=env, timeout=timeout
+    ) as service:
+        yield service
+
+
+def server_parser(doc: str | None):
+    """An empty parser like :func:`winelab.cli.example_parser`'s (``--help`` shows ``doc``, one-line errors)."""
+    import argparse
+
+    from winelab.cli import _OneLineParser
+
+    return _OneLineParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,0 +1,327 @@
+"""examples/12_tracking_server: a local tracking server, the quickstart, the four scenarios, the UI.
+
+One ``mlflow server`` per module (``tracking_server``); tests that use it get it
+as their ``store``, so ``run_script`` points ``MLFLOW_TRACKING_URI`` at it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import requests
+import servers_fixtures
+from harness import clean_env, expected_metrics, run_python, script_path
+
+from winelab.servers import free_port
+
+SERVER = "12_tracking_server/server.py"
+QUICKSTART = "12_tracking_server/quickstart_iris.py"
+SCENARIOS = "12_tracking_server/four_scenarios.py"
+CHAPTER_01 = "01_tracking/basic_regression_mlflow.py"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "examples" / "12_tracking_server" / "ui_screenshot.png"
+
+# Fixtures from servers_fixtures: a module-wide server, a `store` that is that server, a browser page.
+tracking_server = servers_fixtures.tracking_server
+store = servers_fixtures.store
+browser_page = servers_fixtures.browser_page
+
+READY = re.compile(r"ready at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)")
+
+
+# %% helpers
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def assert_gone(pid: int, timeout: float = 15) -> None:
+    """The server process and every process of its group have exited."""
+    deadline = time.monotonic() + timeout
+    while (alive(pid) or group_members(pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(pid), f"server process {pid} is still running"
+    assert group_members(pid) == [], f"processes of the server's group are still running: {group_members(pid)}"
+
+
+def refused(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url + "/health", timeout=2)
+    except OSError:
+        return True
+    return False
+
+
+def iris_expectations(test_size: float = 0.2, seed: int = 42):
+    """The quickstart's model, fitted here independently: (test rows, predictions, accuracy)."""
+    from sklearn import datasets
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import train_test_split
+
+    features, target = datasets.load_iris(return_X_y=True)
+    train_x, test_x, train_y, test_y = train_test_split(features, target, test_size=test_size, random_state=seed)
+    model = LogisticRegression(solver="lbfgs", max_iter=1000, random_state=8888).fit(train_x, train_y)
+    predictions = model.predict(test_x)
+    return test_x, predictions, accuracy_score(test_y, predictions)
+
+
+# %% the quickstart and chapter 01 against the server
+
+
+def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run_script, monkeypatch):
+    result = run_script(QUICKSTART, "--experiment-name", "quickstart-test", "--registered-model-name", "qs-iris")
+    test_x, expected_predictions, accuracy = iris_expectations()
+
+    [run] = store.runs("quickstart-test")
+    assert run.data.params == {"solver": "lbfgs", "max_iter": "1000", "random_state": "8888"}
+    assert run.data.metrics["accuracy"] == pytest.approx(accuracy, rel=1e-12)
+    assert run.data.tags["Training Info"] == "Basic LR model for iris data"
+
+    # The registry on the server has version 1, made from this run's logged model.
+    client = tracking_server.client
+    [version] = client.search_model_versions("name = 'qs-iris'")
+    assert version.version == "1"
+    assert version.run_id == run.info.run_id
+    [logged_model] = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert logged_model.name == "iris_model"
+    assert version.source == f"models:/{logged_model.model_id}"
+    assert logged_model.artifact_location.startswith("mlflow-artifacts:/")
+    assert (tracking_server.on_disk(logged_model.artifact_location) / "MLmodel").is_file()
+
+    # The script's own predictions: all 30 test rows, iris classes only.
+    assert f"predicted {len(test_x)} rows; classes [0, 1, 2]" in result.stdout
+
+    # Loading the registered version back from the server gives the independent model's predictions.
+    import mlflow.pyfunc
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server.url)
+    served = mlflow.pyfunc.load_model("models:/qs-iris/1").predict(test_x)
+    assert len(served) == len(test_x)
+    assert set(served) <= {0, 1, 2}
+    assert list(served) == list(expected_predictions)
+
+
+def test_chapter_01_runs_unchanged_against_the_server(tracking_server, store, run_script):
+    result = run_script(CHAPTER_01, "--experiment-name", "ch01-on-server", "--alpha", "0.4", "--l1-ratio", "0.2")
+    assert f"tracking URI: {tracking_server.url}" in result.stdout
+
+    # Read the run back over the REST API, as any HTTP client could.
+    experiment = requests.get(
+        f"{tracking_server.url}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": "ch01-on-server"},
+        timeout=30,
+    ).json()["experiment"]
+    found = requests.post(
+        f"{tracking_server.url}/api/2.0/mlflow/runs/search",
+        json={"experiment_ids": [experiment["experiment_id"]]},
+        timeout=30,
+    ).json()["runs"]
+    [run] = found
+    assert run["info"]["status"] == "FINISHED"
+    assert {param["key"]: param["value"] for param in run["data"]["params"]} == {"alpha": "0.4", "l1_ratio": "0.2"}
+    metrics = {metric["key"]: metric["value"] for metric in run["data"]["metrics"]}
+    for name, value in expected_metrics(0.4, 0.2).items():
+        assert metrics[name] == pytest.approx(value, rel=1e-9)
+    assert run["info"]["artifact_uri"].startswith("mlflow-artifacts:/")
+
+    # The model's files were uploaded through the server into its artifacts folder ...
+    [model] = tracking_server.client.search_logged_models(experiment_ids=[experiment["experiment_id"]])
+    folder = tracking_server.on_disk(model.artifact_location)
+    assert folder.is_relative_to(tracking_server.artifacts)
+    assert {"MLmodel", "input_example.json", "requirements.txt"} <= {path.name for path in folder.iterdir()}
+    # ... and nothing was written next to the client.
+    assert list(store.workdir.iterdir()) == []
+
+
+def test_ui_shows_the_experiment_and_its_run(tracking_server, store, run_script, browser_page, tmp_path):
+    run_script(CHAPTER_01, "--experiment-name", "ui-check", "--alpha", "0.5", "--l1-ratio", "0.1")
+    [run] = store.runs("ui-check")
+    experiment_id = run.info.experiment_id
+
+    page = browser_page
+    # MLflow 3's UI opens experiments in its GenAI view; the runs table lives under "Model training".
+    page.goto(f"{tracking_server.url}/#/experiments/{experiment_id}/runs?workflowType=machine_learning")
+    page.get_by_text(run.info.run_name, exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("ui-check", exact=True).first.wait_for(timeout=10_000)
+    assert "1 matching run" in page.inner_text("body")
+
+    target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / "ui_screenshot.png"
+    page.screenshot(path=str(target))
+    assert target.stat().st_size > 10_000
+
+
+# %% the four scenarios
+
+
+# Two halves, one server each, so that `pytest -n 2` runs them side by side.
+@pytest.mark.parametrize("scenarios", [("1", "3"), ("2", "4")], ids=lambda numbers: "scenarios-" + "+".join(numbers))
+def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scenarios):
+    result = run_script(
+        SCENARIOS, "--dir", "scenarios", "--alpha", "0.4", "--l1-ratio", "0.2", "--scenarios", *scenarios, timeout=400
+    )
+    base = store.workdir / "scenarios"
+    blocks = re.split(r"^scenario (\d): .*$", result.stdout, flags=re.MULTILINE)[1:]
+    printed = {
+        int(number): {
+            "uri": re.search(r"tracking URI: (\S+)", block).group(1),
+            "metadata": Path(re.search(r"metadata: +(\S+)", block).group(1)),
+            "artifacts": Path(re.search(r"artifacts: +(\S+)", block).group(1)),
+            "run_id": (re.search(r"run_uuid=(\w+)", block) or [None, None])[1],
+        }
+        for number, block in zip(blocks[::2], blocks[1::2], strict=True)
+    }
+    assert sorted(printed) == [int(number) for number in scenarios]
+
+    # Where each scenario keeps the run's metadata and the model's files, and how to read them back.
+    layout = {
+        # 1: metadata and artifacts side by side in mlruns/.
+        1: (base / "scenario1" / "mlruns", base / "scenario1" / "mlruns", "file://"),
+        # 2: its own SQLite file and artifact folder.
+        2: (base / "scenario2" / "mlflow.db", base / "scenario2" / "artifacts", "file://"),
+        # 3: the server's SQLite; artifacts proxied (uploaded through the server) into its folder.
+        3: (base / "scenario3" / "mlflow.db", base / "scenario3" / "mlartifacts", "mlflow-artifacts:/"),
+        # 4: a separate metadata database; the client wrote the artifacts directly.
+        4: (base / "scenario4" / "metadata-db" / "mlflow.db", base / "scenario4" / "artifact-store", "file://"),
+    }
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    expected = expected_metrics(0.4, 0.2)
+    for number, where in printed.items():
+        metadata_root, artifact_root, scheme = layout[number]
+        assert where["metadata"].exists(), f"scenario {number}: {where['metadata']}"
+        assert where["metadata"].is_relative_to(metadata_root)
+        assert (where["artifacts"] / "MLmodel").is_file(), f"scenario {number}: {where['artifacts']}"
+        assert where["artifacts"].is_relative_to(artifact_root)
+        assert where["uri"].startswith("http://") == (number >= 3)
+
+        # Each store holds the run (the servers are gone, their databases are not).
+        uri = metadata_root.as_uri() if number == 1 else f"sqlite:///{metadata_root}"
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name("four_scenarios")
+        [run] = client.search_runs([experiment.experiment_id])
+        assert run.info.run_id == (where["run_id"] or where["metadata"].name)
+        assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+        assert run.data.metrics["rmse"] == pytest.approx(expected["rmse"], rel=1e-9)
+        [model] = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+        assert model.artifact_location.startswith(scheme), (number, model.artifact_location)
+        if number == 1:
+            assert (where["metadata"] / "meta.yaml").is_file()
+            assert (where["metadata"] / "params" / "alpha").read_text() == "0.4"
+    # Nothing went to the store MLFLOW_TRACKING_URI pointed at.
+    assert store.all_runs() == []
+
+
+# %% server.py itself
+
+
+def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
+    check = (
+        "import os, urllib.request; url = os.environ['MLFLOW_TRACKING_URI']; "
+        "print('health', urllib.request.urlopen(url + '/health').read().decode(), url)"
+    )
+    result = run_python(
+        [str(script_path(SERVER)), "--dir", "srv", "--run", "--", sys.executable, "-c", check],
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    url, pid = READY.search(result.stdout).groups()
+    assert f"health OK {url}" in result.stdout
+    assert f"export MLFLOW_TRACKING_URI={url}" in result.stdout
+    assert "server stopped" in result.stdout
+    assert_gone(int(pid))
+    assert refused(url)
+    assert (tmp_path / "srv" / "mlflow.db").is_file()
+
+
+def test_server_script_stops_cleanly_on_sigterm(tmp_path):
+    log = tmp_path / "server.out"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(script_path(SERVER)), "--dir", "srv", "--port", str(free_port())],
+            cwd=tmp_path,
+            env=clean_env(PYTHONUNBUFFERED="1"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    pid = None
+    try:
+        deadline = time.monotonic() + 180
+        while not (ready := READY.search(log.read_text())) and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.25)
+        assert ready, log.read_text()
+        url, pid = ready.group(1), int(ready.group(2))
+        assert urllib.request.urlopen(url + "/health", timeout=10).read() == b"OK"
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()
+        assert "server stopped" in log.read_text()
+        assert_gone(pid)
+        assert refused(url)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if pid is not None and group_members(pid):
+            os.killpg(pid, signal.SIGKILL)
+
+
+# %% bad input
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        (SERVER, ("--port", "abc")),
+        (SERVER, ("--seconds", "0")),
+        (SERVER, ("--run",)),
+        (SERVER, ("--", "python", "-V")),
+        (QUICKSTART, ("--test-size", "1.5")),
+        (SCENARIOS, ("--alpha", "-1")),
+    ],
+)
+def test_invalid_options_fail_with_one_line(store, run_script, script, args):
+    result = run_script(script, *args, ok=False)
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1
+    assert store.all_runs() == []
+    assert list(store.workdir.iterdir()) == []  # no server folder, no scenario folders
+
+
+def test_quickstart_without_a_server_fails_in_one_line(store, run_script):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = run_script(QUICKSTART, env={"MLFLOW_TRACKING_URI": dead}, ok=False)
+    assert result.returncode == 1
+    assert result.error_lines == [
+        f"error: cannot reach the MLflow tracking server at {dead}; start it or fix MLFLOW_TRACKING_URI"
+    ]
