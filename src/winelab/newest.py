@@ -19,6 +19,7 @@ Only the standard library is used here: the script runs before the venv exists.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -65,6 +66,33 @@ def index_versions(python: Path, package: str) -> list[str]:
     )
     match = re.search(r"Available versions: (.+)", completed.stdout)
     return [version.strip() for version in match.group(1).split(",")] if match else []
+
+
+def why_not(python: Path, package: str, version: str) -> str:
+    """pip's own reason for not installing ``package==version`` (its last error line)."""
+    completed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--dry-run", "--quiet", f"{package}=={version}"],
+        capture_output=True,
+        text=True,
+    )
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR:")]
+    return errors[-1].removeprefix("ERROR: ") if errors else "pip gave no reason"
+
+
+def differences(python: Path, requirements_txt: Path) -> list[str]:
+    """Installed packages whose version differs from the pin in ``requirements_txt``."""
+    pins = {}
+    for line in requirements_txt.read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line.strip())
+        if match:
+            pins[match.group(1).lower().replace("_", "-")] = match.group(2)
+    listing = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    ).stdout
+    installed = {item["name"].lower().replace("_", "-"): item["version"] for item in json.loads(listing)}
+    return [
+        f"{name} {pin} -> {installed[name]}" for name, pin in sorted(pins.items()) if installed.get(name, pin) != pin
+    ]
 
 
 def installed_versions(python: Path, packages) -> dict[str, str]:
@@ -126,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         listed = index_versions(python, name)
         note = ""
         if listed and listed[0] != version:
-            note = f"  (index lists {listed[0]}; pip fell back: that release cannot be installed here)"
+            note = f"  (index lists {listed[0]}, not installable: {why_not(python, name, listed[0])})"
         print(f"  {name:<14} {version}{note}")
+    newer = differences(python, REPO / "requirements.txt")
+    print("newer than requirements.txt: " + (", ".join(newer) if newer else "nothing (the pins are the newest)"))
     print(f"MLflow {versions['mlflow']}", flush=True)
     if args.no_tests:
         return 0
