@@ -64,7 +64,15 @@ PLAN: list[Step] = [
     Step("05_signatures/enforcement.py"),  # checks the newest model: the inferred one
     Step("06_custom_libraries/model_customization.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("06_custom_libraries/load_custom_model.py"),
-    # <07->
+    Step("07_evaluation/evaluate_model.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),
+    Step("07_evaluation/validate_against_baseline.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),  # passes
+    Step("07_evaluation/validate_against_baseline.py", ("--alpha", "0.7", "--l1-ratio", "0.7")),  # rejected, printed
+    Step("08_registry/register_at_log_time.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
+    Step("08_registry/promote_challenger.py", ("--alpha", "0.7", "--l1-ratio", "0.7")),  # first: champion
+    Step("08_registry/promote_challenger.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),  # better: new champion
+    Step("08_registry/promote_challenger.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),  # worse: challenger
+    Step("08_registry/use_champion.py", ("--rows", "5")),
+    # <09->
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
