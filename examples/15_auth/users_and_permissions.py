@@ -1,0 +1,137 @@
+"""Users and per-experiment permissions on a basic-auth tracking server.
+
+Against a server started with ``--app-name basic-auth`` (``auth_server.py``),
+with the admin's credentials in ``MLFLOW_TRACKING_USERNAME`` /
+``MLFLOW_TRACKING_PASSWORD``, this walks through:
+
+1. a request without credentials: 401 Unauthorized;
+2. the admin creates a user (the basic-auth app's client);
+3. the admin creates an experiment and gives the user READ on it;
+4. as the user: reading the experiment works, starting a run in it is
+   refused with 403 Forbidden;
+5. the admin replaces READ by EDIT; the user logs a run
+   (parameters, metrics and the model, proxied to the server's artifact store).
+
+Every MLflow client (this script, ``mlflow`` CLI, the examples of other chapters)
+sends the user from ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``;
+step 4 and 5 switch those variables to act as the new user.
+
+    python examples/15_auth/auth_server.py -- python examples/15_auth/users_and_permissions.py --username alice
+"""
+
+import contextlib
+import os
+import secrets
+import warnings
+
+import mlflow
+import mlflow.sklearn
+import requests
+from mlflow.exceptions import MlflowException, RestException
+from mlflow.server import get_app_client
+from sklearn.linear_model import ElasticNet
+
+from winelab import example_parser, load_wine, regression_metrics, run_example, split
+from winelab.errors import UserError
+from winelab.tracking import pip_requirements
+
+
+def set_permission(auth, username: str, experiment_id: str, permission: str) -> None:
+    """Grant ``permission``; a grant never overwrites another, so revoke the old one first."""
+    try:
+        auth.revoke_user_permission(username, "experiment", experiment_id)
+    except RestException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+    auth.grant_user_permission(username, "experiment", experiment_id, permission)
+
+
+@contextlib.contextmanager
+def credentials(username: str, password: str):
+    """Act as another user: MLflow reads these two variables on every request."""
+    saved = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")}
+    os.environ.update(MLFLOW_TRACKING_USERNAME=username, MLFLOW_TRACKING_PASSWORD=password)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def main() -> None:
+    parser = example_parser(__doc__, experiment="auth_demo")
+    parser.add_argument("--username", default="alice", help="the user to create (default: %(default)s)")
+    parser.add_argument("--password", help="the new user's password, 12+ characters (default: a random one)")
+    args = parser.parse_args()
+    password = args.password or secrets.token_urlsafe(12)
+    if len(password) < 12:
+        parser.error("--password must have 12 or more characters")
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("http"):
+        raise UserError(f"MLFLOW_TRACKING_URI must point at a basic-auth server (start auth_server.py), not {uri}")
+    if not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+        raise UserError("set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD to the admin's credentials")
+
+    # %% 1. No credentials, no access: 401 (the REST API, called directly)
+    search = f"{uri}/api/2.0/mlflow/experiments/search"
+    anonymous = requests.post(search, json={"max_results": 1}, timeout=10)
+    print(f"1. anonymous request            -> {anonymous.status_code} {anonymous.reason}")
+    if anonymous.status_code != 401:
+        raise UserError(f"{uri} let an anonymous request in: is it running with --app-name basic-auth?")
+
+    # %% 2. The admin creates a user with the basic-auth app's client
+    # (MLflow 2.x: AuthServiceClient had create_experiment_permission(); 3.x: grant_user_permission)
+    with warnings.catch_warnings():
+        # The client imports MLflow's server app, whose own Starlette import warns; not our call.
+        warnings.filterwarnings("ignore", message="starlette.middleware.wsgi is deprecated")
+        auth = get_app_client("basic-auth", tracking_uri=uri)
+    try:
+        user = auth.create_user(args.username, password)
+        print(f"2. admin created user {user.username!r} (id {user.id}, admin: {user.is_admin})")
+    except RestException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        auth.update_user_password(args.username, password)
+        print(f"2. user {args.username!r} exists already; admin reset the password")
+    if not args.password:
+        print(f"   its password (generated): {password}")
+
+    # %% 3. The admin creates the experiment and gives the user READ on it
+    experiment = mlflow.set_experiment(args.experiment_name)
+    set_permission(auth, args.username, experiment.experiment_id, "READ")
+    granted = auth.get_user_permission(args.username, "experiment", experiment.experiment_id)
+    print(
+        f"3. experiment {experiment.name!r} (id {experiment.experiment_id}): {args.username} has {granted.permission}"
+    )
+
+    # %% Fit and evaluate before any run, as always
+    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
+    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
+    metrics = regression_metrics(test_y, model.predict(test_x))
+
+    # %% 4. As the user with READ: reading works, writing is refused with 403
+    with credentials(args.username, password):
+        seen = mlflow.get_experiment(experiment.experiment_id)
+        print(f"4. {args.username} reads experiment {seen.name!r}: ok")
+        try:
+            with mlflow.start_run(experiment_id=experiment.experiment_id):
+                pass
+            raise UserError(f"{args.username} could start a run with READ only")
+        except MlflowException as exc:
+            print(f"   {args.username} starts a run -> {exc.get_http_status_code()} {exc.error_code}")
+
+    # %% 5. The admin grants EDIT; now the user's run is recorded
+    set_permission(auth, args.username, experiment.experiment_id, "EDIT")
+    with credentials(args.username, password):
+        with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
+            mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
+            mlflow.log_metrics(metrics)
+            mlflow.sklearn.log_model(model, name="wine_model", pip_requirements=pip_requirements())
+    print(f"5. with EDIT, {args.username} logged run {run.info.run_id}: rmse={metrics['rmse']:.4f}")
+
+
+if __name__ == "__main__":
+    run_example(main)

@@ -1,0 +1,128 @@
+"""examples/15_auth: mlflow server --app-name basic-auth, users and per-experiment permissions."""
+
+import re
+import sys
+
+import pytest
+import remote_fixtures
+import requests
+from harness import expected_metrics
+from remote_fixtures import ADMIN, run_against
+
+WALKTHROUGH = "15_auth/users_and_permissions.py"
+SERVER = "15_auth/auth_server.py"
+TRACKED = "01_tracking/basic_regression_mlflow.py"
+
+basic_auth_server = remote_fixtures.basic_auth_server  # module-scoped: one server for this module
+
+
+@pytest.fixture
+def admin(basic_auth_server, monkeypatch):
+    """The test process acts as the admin (MlflowClient and the auth client read these variables)."""
+    from mlflow import MlflowClient
+    from mlflow.server import get_app_client
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    return MlflowClient(tracking_uri=basic_auth_server.url), get_app_client(
+        "basic-auth", tracking_uri=basic_auth_server.url
+    )
+
+
+def user_env(url: str, username: str, password: str) -> dict[str, str]:
+    return {"MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_USERNAME": username, "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def test_requests_without_or_with_wrong_credentials_get_401(basic_auth_server):
+    search = f"{basic_auth_server.url}/api/2.0/mlflow/experiments/search"
+    anonymous = requests.post(search, json={"max_results": 1}, timeout=30)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="mlflow"'
+    wrong = requests.post(search, json={"max_results": 1}, auth=(ADMIN[0], "not-the-password"), timeout=30)
+    assert wrong.status_code == 401
+    assert requests.post(search, json={"max_results": 1}, auth=ADMIN, timeout=30).status_code == 200
+    assert requests.get(f"{basic_auth_server.url}/health", timeout=30).status_code == 200  # left open
+
+
+def test_walkthrough_creates_user_denies_read_only_then_records_the_run(basic_auth_server, admin, tmp_path):
+    client, auth = admin
+    env = user_env(basic_auth_server.url, *ADMIN)
+    args = ("--username", "alice", "--password", "alice-password-123", "--alpha", "0.3", "--l1-ratio", "0.6")
+    result = run_against(WALKTHROUGH, *args, cwd=tmp_path, env=env)
+    assert re.search(r"^1\. anonymous request +-> 401 Unauthorized$", result.stdout, re.MULTILINE)
+    assert "alice has READ" in result.stdout
+    assert "alice starts a run -> 403 PERMISSION_DENIED" in result.stdout
+
+    user = auth.get_user("alice")
+    assert not user.is_admin
+    experiment = client.get_experiment_by_name("auth_demo")
+    assert auth.get_user_permission("alice", "experiment", experiment.experiment_id).permission == "EDIT"
+    [run] = client.search_runs([experiment.experiment_id])  # the refused run left nothing behind
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.3", "l1_ratio": "0.6"}
+    assert run.data.metrics == pytest.approx(expected_metrics(0.3, 0.6), rel=1e-9)
+    assert run.data.tags["mlflow.user"] == "alice"  # the server records who logged it
+    [model] = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    assert model.source_run_id == run.info.run_id
+    assert {item.path for item in client.list_logged_model_artifacts(model.model_id)} >= {"MLmodel", "model.skops"}
+
+
+def test_chapter_01_as_a_user_needs_edit_on_the_experiment(basic_auth_server, admin, tmp_path):
+    client, auth = admin
+    url, bob = basic_auth_server.url, ("bob", "bob-password-1234")
+    auth.create_user(*bob)
+    experiment_id = client.create_experiment("bobs_wine")
+    auth.grant_user_permission("bob", "experiment", experiment_id, "READ")
+
+    # REST, as bob: reading is allowed, creating a run is forbidden.
+    base = f"{url}/api/2.0/mlflow"
+    got = requests.get(f"{base}/experiments/get", params={"experiment_id": experiment_id}, auth=bob, timeout=30)
+    assert got.status_code == 200
+    created = requests.post(f"{base}/runs/create", json={"experiment_id": experiment_id}, auth=bob, timeout=30)
+    assert created.status_code == 403
+
+    # Chapter 01 unchanged, with bob's credentials in the environment: one error line, no run.
+    refused = run_against(TRACKED, "--experiment-name", "bobs_wine", cwd=tmp_path, env=user_env(url, *bob), ok=False)
+    assert refused.returncode == 1
+    assert len(refused.error_lines) == 1, refused.stderr
+    assert url in refused.error_lines[0] and "403" in refused.error_lines[0]
+    assert "runs/create" in refused.error_lines[0] and "Permission denied" in refused.error_lines[0]
+    assert client.search_runs([experiment_id]) == []
+
+    # EDIT instead of READ (a grant does not overwrite another: revoke first).
+    auth.revoke_user_permission("bob", "experiment", experiment_id)
+    auth.grant_user_permission("bob", "experiment", experiment_id, "EDIT")
+    run_against(TRACKED, "--experiment-name", "bobs_wine", "--alpha", "0.2", cwd=tmp_path, env=user_env(url, *bob))
+    [run] = client.search_runs([experiment_id])
+    assert run.data.params == {"alpha": "0.2", "l1_ratio": "0.7"}
+    assert run.data.metrics == pytest.approx(expected_metrics(0.2, 0.7), rel=1e-9)
+    assert run.data.tags["mlflow.user"] == "bob"
+
+
+def test_walkthrough_refuses_a_server_without_auth(tmp_path):
+    """Against a plain store there is nothing to log in to: one line, exit 1."""
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "MLFLOW_TRACKING_PASSWORD": "x" * 12}
+    result = run_against(WALKTHROUGH, cwd=tmp_path, env=env, ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1
+    assert "basic-auth" in result.error_lines[0]
+
+
+def test_auth_server_needs_an_admin_password(tmp_path):
+    result = run_against(SERVER, cwd=tmp_path, env={"MLFLOW_TRACKING_PASSWORD": "short"}, ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1
+    assert "MLFLOW_TRACKING_PASSWORD" in result.error_lines[0]
+
+
+def test_auth_server_runs_a_command_against_itself(tmp_path):
+    probe = (
+        "import os, requests\n"
+        "url = os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow/experiments/search'\n"
+        "admin = (os.environ['MLFLOW_TRACKING_USERNAME'], os.environ['MLFLOW_TRACKING_PASSWORD'])\n"
+        "codes = [requests.post(url, json={'max_results': 1}, auth=auth, timeout=30).status_code"
+        " for auth in (None, admin)]\n"
+        "print(*codes)\n"
+    )
+    env = {"MLFLOW_TRACKING_PASSWORD": "cli-admin-password"}
+    result = run_against(SERVER, "--", sys.executable, "-c", probe, cwd=tmp_path, env=env, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "401 200"
+    assert "--app-name basic-auth at http://127.0.0.1:" in result.stdout
