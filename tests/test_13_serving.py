@@ -1,0 +1,217 @@
+"""examples/13_serving: a registered model behind ``mlflow models serve``, its REST client, batch scoring.
+
+``serve_model.py`` runs once per module (model serving starts slowly) against a
+SQLite store that already holds version 1 of the model, so the alias it sets
+must resolve to the new version 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+
+import pytest
+import requests
+from harness import DEPRECATION, Store, clean_env, run_python, script_path
+
+from winelab import FEATURES
+from winelab.servers import background, free_port
+
+SERVE = "13_serving/serve_model.py"
+CLIENT = "13_serving/client.py"
+BATCH = "13_serving/batch_predict.py"
+NAME = "wine-serving"
+FORMATS = ["dataframe_split", "dataframe_records", "inputs", "csv"]
+
+# Version 1 of the registered model: a different ElasticNet than the one serve_model.py registers.
+REGISTER_V1 = """
+import sys
+import mlflow, mlflow.sklearn
+from sklearn.linear_model import ElasticNet
+from winelab import load_wine, split
+train_x, _, train_y, _ = split(load_wine(), test_size=0.25, seed=42)
+model = ElasticNet(alpha=0.1, l1_ratio=0.9, random_state=42).fit(train_x, train_y)
+with mlflow.start_run():
+    mlflow.sklearn.log_model(model, name="wine_model", input_example=train_x.head(2),
+                             registered_model_name=sys.argv[1], pip_requirements=["scikit-learn"])
+"""
+
+
+def run(store: Store, relative: str, *args: str, ok: bool = True):
+    """Run an example against ``store`` (like conftest's run_script, for the module-wide store)."""
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri)
+    result = run_python([str(script_path(relative)), *args], cwd=store.workdir, env=env, timeout=240)
+    assert (result.returncode == 0) == ok, f"{relative} {args}\n{result.stdout}\n{result.stderr}"
+    assert not [line for line in result.stderr.splitlines() if DEPRECATION.search(line)], result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, migrated_db):
+    """``serve_model.py --alpha 0.4 --l1-ratio 0.2`` serving ``models:/wine-serving@champion`` (version 2)."""
+    root = tmp_path_factory.mktemp("serving")
+    shutil.copyfile(migrated_db, root / "mlflow.db")
+    store = Store("sqlite", f"sqlite:///{root / 'mlflow.db'}", root / "work")
+    store.workdir.mkdir()
+    registered = run_python(["-c", REGISTER_V1, NAME], cwd=store.workdir, env=clean_env(MLFLOW_TRACKING_URI=store.uri))
+    assert registered.returncode == 0, registered.stderr
+
+    port = free_port()
+    command = [sys.executable, str(script_path(SERVE)), "--port", str(port), "--alpha", "0.4", "--l1-ratio", "0.2"]
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONUNBUFFERED="1")
+    model_server_pid = None
+    try:
+        with background(
+            "serve_model", command, port=port, workdir=store.workdir, health_path="/ping", env=env, timeout=300
+        ) as service:
+            # /ping can answer a moment before serve_model.py prints its own line.
+            deadline = time.monotonic() + 60
+            while not (match := re.search(r"serving (\S+) at (\S+) \(pid (\d+)\)", service.log.read_text())):
+                assert time.monotonic() < deadline, service.log.read_text()
+                time.sleep(0.2)
+            model_server_pid = int(match.group(3))
+            yield service, store, match.group(1)
+        # serve_model.py stopped its model server on SIGTERM, and said so.
+        assert "model server stopped" in service.log.read_text()
+    finally:
+        # Belt and braces: whatever happened above, no `mlflow models serve` outlives the module.
+        if model_server_pid is not None:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(model_server_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.2)
+            else:
+                os.killpg(model_server_pid, signal.SIGKILL)
+                pytest.fail("serve_model.py left its model server running")
+
+
+def pyfunc_predictions(store: Store, model_uri: str, rows, monkeypatch) -> list[float]:
+    import mlflow.pyfunc
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    return [float(value) for value in mlflow.pyfunc.load_model(model_uri).predict(rows)]
+
+
+def expected_predictions(rows) -> list[float]:
+    """serve_model.py's model, fitted here independently."""
+    from sklearn.linear_model import ElasticNet
+
+    from winelab import load_wine, split
+
+    train_x, _, train_y, _ = split(load_wine(), test_size=0.25, seed=42)
+    model = ElasticNet(alpha=0.4, l1_ratio=0.2, random_state=42).fit(train_x, train_y)
+    return [float(value) for value in model.predict(rows)]
+
+
+def test_every_payload_format_gets_the_pyfunc_predictions(served, wine, monkeypatch):
+    service, store, model_uri = served
+    result = run(store, CLIENT, "--url", service.url, "--rows", "5")
+    rows = wine[FEATURES].head(5)
+    loaded = pyfunc_predictions(store, model_uri, rows, monkeypatch)
+    assert loaded == pytest.approx(expected_predictions(rows), rel=1e-12)
+
+    printed = dict(re.findall(r"^(\w+) +-> (\[.*\])$", result.stdout, flags=re.MULTILINE))
+    assert sorted(printed) == sorted(FORMATS)
+    for name in FORMATS:
+        assert json.loads(printed[name]) == pytest.approx(loaded, rel=1e-12), name
+
+    import mlflow
+
+    assert f"GET /ping -> 200; GET /version -> {mlflow.__version__}" in result.stdout
+
+
+def test_schema_violations_get_4xx_and_mlflows_message(served, wine):
+    service, store, _ = served
+    rows = wine[FEATURES].head(2)
+    invocations = f"{service.url}/invocations"
+    direct = {
+        "missing column": requests.post(
+            invocations, json={"dataframe_split": rows.drop(columns=["alcohol"]).to_dict(orient="split")}, timeout=60
+        ),
+        "wrong type": requests.post(
+            invocations,
+            json={"dataframe_records": [{**rows.iloc[0].to_dict(), "pH": "acidic"}]},
+            timeout=60,
+        ),
+        "malformed JSON": requests.post(
+            invocations, data='{"dataframe_split": {', headers={"Content-Type": "application/json"}, timeout=60
+        ),
+    }
+    for case, response in direct.items():
+        assert 400 <= response.status_code < 500, (case, response.status_code)
+    assert "Model is missing inputs ['alcohol']" in direct["missing column"].json()["message"]
+    assert "could not convert string to float: 'acidic'" in direct["wrong type"].json()["message"]
+    assert "JSONDecodeError" in direct["malformed JSON"].json()["message"]
+
+    # The client makes the same three mistakes and prints one line for each, with MLflow's reason.
+    result = run(store, CLIENT, "--url", service.url)
+    lines = {line.split(" -> ")[0].strip(): line for line in result.stdout.splitlines() if " -> HTTP 4" in line}
+    assert sorted(lines) == sorted(direct)
+    assert "Model is missing inputs ['alcohol']" in lines["missing column"]
+    assert "could not convert string to float: 'acidic'" in lines["wrong type"]
+    assert "JSONDecodeError" in lines["malformed JSON"]
+    for case, line in lines.items():
+        assert f"HTTP {direct[case].status_code} {direct[case].json()['error_code']}" in line
+
+
+def test_the_alias_serves_the_version_it_points_at(served, wine, monkeypatch):
+    service, store, model_uri = served
+    assert model_uri == f"models:/{NAME}@champion"
+    champion = store.client.get_model_version_by_alias(NAME, "champion")
+    assert str(champion.version) == "2"  # version 1 was registered before serve_model.py ran
+    assert store.client.get_run(champion.run_id).data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+
+    rows = wine[FEATURES].head(4)
+    response = requests.post(
+        f"{service.url}/invocations", json={"dataframe_split": rows.to_dict(orient="split")}, timeout=60
+    )
+    served_predictions = response.json()["predictions"]
+    assert served_predictions == pytest.approx(pyfunc_predictions(store, f"models:/{NAME}/2", rows, monkeypatch))
+    assert served_predictions != pytest.approx(pyfunc_predictions(store, f"models:/{NAME}/1", rows, monkeypatch))
+
+
+def test_batch_predict_scores_a_csv_like_the_server(served, wine, monkeypatch):
+    _, store, model_uri = served
+    result = run(store, BATCH, "--rows", "6", "--output", "batch.json")
+    saved = json.loads((store.workdir / "batch.json").read_text())["predictions"]
+    rows = wine[FEATURES].head(6)
+    assert saved == pytest.approx(pyfunc_predictions(store, model_uri, rows, monkeypatch), rel=1e-12)
+    assert f"6 predictions in batch.json: {json.dumps(saved)}" in result.stdout
+    assert "mlflow models predict -m models:/wine-serving@champion -i batch-input.csv -t csv" in result.stdout
+
+
+# %% bad input
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        (SERVE, ("--port", "70000")),
+        (SERVE, ("--alpha", "-1")),
+        (SERVE, ("--run",)),
+        (CLIENT, ("--rows", "0")),
+        (BATCH, ("--rows", "x")),
+    ],
+)
+def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
+    result = run_script(script, *args, ok=False)
+    assert result.returncode == 2
+    assert len(result.error_lines) == 1
+    assert store.all_runs() == []
+
+
+def test_client_without_a_server_and_batch_without_a_model_fail_in_one_line(store, run_script):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = run_script(CLIENT, "--url", dead, ok=False)
+    assert result.error_lines == [f"error: no model server at {dead}; start one with serve_model.py"]
+    result = run_script(BATCH, "--model-uri", "models:/no-such-model@champion", ok=False)
+    assert len(result.error_lines) == 1
+    assert "no-such-model" in result.error_lines[0]
