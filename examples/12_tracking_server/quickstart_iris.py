@@ -10,7 +10,7 @@ The tracking URI comes from ``MLFLOW_TRACKING_URI`` (the guide hard-coded
 ``mlflow.set_tracking_uri("http://127.0.0.1:8080")``); start a server with
 ``server.py`` and export the line it prints. Any other store works too.
 
-    export MLFLOW_TRACKING_URI=http://127.0.0.1:5000
+    export MLFLOW_TRACKING_URI=http://127.0.0.1:<port>    # the line server.py printed
     python examples/12_tracking_server/quickstart_iris.py
 """
 

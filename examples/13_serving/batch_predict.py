@@ -17,13 +17,13 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from winelab import FEATURES, UserError, example_parser, load_wine, run_example
+from winelab import FEATURES, UserError, load_wine, run_example
 from winelab.cli import positive_int
-from winelab.servers import mlflow_cli
+from winelab.servers import mlflow_cli, server_parser
 
 
 def main() -> None:
-    parser = example_parser(__doc__, model=False)
+    parser = server_parser(__doc__)  # no model options: this script trains nothing
     parser.add_argument("--model-uri", default="models:/wine-serving@champion", help="model (default: %(default)s)")
     parser.add_argument("--rows", type=positive_int, default=5, help="wine rows to score (default: %(default)s)")
     parser.add_argument("--input", default="batch-input.csv", help="CSV file to write (default: %(default)s)")

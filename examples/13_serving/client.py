@@ -21,8 +21,9 @@ import os
 
 import requests
 
-from winelab import FEATURES, UserError, example_parser, load_wine, run_example
+from winelab import FEATURES, UserError, load_wine, run_example
 from winelab.cli import positive_int
+from winelab.servers import server_parser
 
 
 def show_error(case: str, response: requests.Response) -> None:
@@ -37,7 +38,7 @@ def show_error(case: str, response: requests.Response) -> None:
 
 
 def main() -> None:
-    parser = example_parser(__doc__, model=False)
+    parser = server_parser(__doc__)  # no model options: this script trains nothing
     parser.add_argument(
         "--url",
         default=os.environ.get("MODEL_SERVER_URL", "http://127.0.0.1:5001"),
