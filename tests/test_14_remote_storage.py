@@ -193,7 +193,7 @@ def test_stack_needs_credentials(tmp_path):
 
 
 def test_stack_bad_usage_is_one_line(tmp_path):
-    for args in (["sideways"], ["up", "--", "echo"], ["run"]):
+    for args in (["sideways"], ["up", "--", "echo"], ["run"], []):
         result = run_against(STACK, *args, cwd=tmp_path, env={}, ok=False)
         assert result.returncode == 2 and len(result.error_lines) == 1, (args, result.stderr)
 

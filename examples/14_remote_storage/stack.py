@@ -65,7 +65,9 @@ def print_env(stack: Stack) -> None:
 
 def main() -> int:
     parser = example_parser(__doc__, model=False)
-    parser.add_argument("action", choices=ACTIONS, help="what to do (see above); run takes a command after --")
+    parser.add_argument(
+        "action", nargs="?", choices=ACTIONS, help="what to do (see above); run takes a command after --"
+    )
     parser.add_argument("--direct", action="store_true", help="clients write artifacts to S3 themselves")
     parser.add_argument(
         "--state-dir",
@@ -77,6 +79,8 @@ def main() -> int:
     argv = sys.argv[1:]
     split_at = argv.index("--") if "--" in argv else len(argv)
     args, command = parser.parse_args(argv[:split_at]), argv[split_at + 1 :]
+    if args.action is None:
+        parser.error(f"choose an action: {', '.join(ACTIONS)}")
     if (args.action == "run") != bool(command):
         parser.error("a command after -- goes with run, and only with run")
 

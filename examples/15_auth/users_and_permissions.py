@@ -5,7 +5,7 @@ with the admin's credentials in ``MLFLOW_TRACKING_USERNAME`` /
 ``MLFLOW_TRACKING_PASSWORD``, this walks through:
 
 1. a request without credentials: 401 Unauthorized;
-2. the admin creates a user (the basic-auth app's client);
+2. the admin creates a user (the basic-auth app's REST API);
 3. the admin creates an experiment and gives the user READ on it;
 4. as the user: reading the experiment works, starting a run in it is
    refused with 403 Forbidden;
@@ -22,13 +22,11 @@ step 4 and 5 switch those variables to act as the new user.
 import contextlib
 import os
 import secrets
-import warnings
 
 import mlflow
 import mlflow.sklearn
 import requests
-from mlflow.exceptions import MlflowException, RestException
-from mlflow.server import get_app_client
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
@@ -36,14 +34,23 @@ from winelab.errors import UserError
 from winelab.tracking import pip_requirements
 
 
-def set_permission(auth, username: str, experiment_id: str, permission: str) -> None:
+def admin_api(uri: str, method: str, path: str, payload: dict) -> requests.Response:
+    """Call the basic-auth app's REST API as the admin (credentials from the environment)."""
+    admin = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
+    where = {"params" if method == "GET" else "json": payload}
+    response = requests.request(method, f"{uri}/api/{path}", auth=admin, timeout=30, **where)
+    if response.status_code in (401, 403):
+        raise UserError(f"{admin[0]!r} is not an admin of {uri} ({response.status_code}); check the credentials")
+    return response
+
+
+def set_permission(uri: str, username: str, experiment_id: str, permission: str) -> None:
     """Grant ``permission``; a grant never overwrites another, so revoke the old one first."""
-    try:
-        auth.revoke_user_permission(username, "experiment", experiment_id)
-    except RestException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-    auth.grant_user_permission(username, "experiment", experiment_id, permission)
+    target = {"username": username, "resource_type": "experiment", "resource_id": experiment_id}
+    admin_api(uri, "POST", "3.0/mlflow/users/permissions/revoke", target)  # 404 if there was none
+    admin_api(
+        uri, "POST", "3.0/mlflow/users/permissions/grant", {**target, "permission": permission}
+    ).raise_for_status()
 
 
 @contextlib.contextmanager
@@ -82,30 +89,30 @@ def main() -> None:
     if anonymous.status_code != 401:
         raise UserError(f"{uri} let an anonymous request in: is it running with --app-name basic-auth?")
 
-    # %% 2. The admin creates a user with the basic-auth app's client
-    # (MLflow 2.x: AuthServiceClient had create_experiment_permission(); 3.x: grant_user_permission)
-    with warnings.catch_warnings():
-        # The client imports MLflow's server app, whose own Starlette import warns; not our call.
-        warnings.filterwarnings("ignore", message="starlette.middleware.wsgi is deprecated")
-        auth = get_app_client("basic-auth", tracking_uri=uri)
-    try:
-        user = auth.create_user(args.username, password)
-        print(f"2. admin created user {user.username!r} (id {user.id}, admin: {user.is_admin})")
-    except RestException as exc:
-        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
-        auth.update_user_password(args.username, password)
+    # %% 2. The admin creates a user through the basic-auth app's REST API
+    # The Python client wraps these calls: auth = mlflow.server.get_app_client("basic-auth", tracking_uri=uri),
+    # then auth.create_user(name, password), auth.grant_user_permission(...). Importing it loads MLflow's
+    # server app, which (with Starlette 1.10) prints a deprecation warning, so this script calls the API.
+    created = admin_api(uri, "POST", "2.0/mlflow/users/create", {"username": args.username, "password": password})
+    if created.ok:
+        user = created.json()["user"]
+        print(f"2. admin created user {user['username']!r} (id {user['id']}, admin: {user['is_admin']})")
+    elif created.json().get("error_code") == "RESOURCE_ALREADY_EXISTS":
+        update = {"username": args.username, "password": password}
+        admin_api(uri, "PATCH", "2.0/mlflow/users/update-password", update).raise_for_status()
         print(f"2. user {args.username!r} exists already; admin reset the password")
+    else:
+        raise UserError(f"creating user {args.username!r} failed: {created.text.strip()}")
     if not args.password:
         print(f"   its password (generated): {password}")
 
     # %% 3. The admin creates the experiment and gives the user READ on it
+    # (MLflow 2.x: POST 2.0/mlflow/experiments/permissions/create; 3.x: one grant API for all resources)
     experiment = mlflow.set_experiment(args.experiment_name)
-    set_permission(auth, args.username, experiment.experiment_id, "READ")
-    granted = auth.get_user_permission(args.username, "experiment", experiment.experiment_id)
-    print(
-        f"3. experiment {experiment.name!r} (id {experiment.experiment_id}): {args.username} has {granted.permission}"
-    )
+    set_permission(uri, args.username, experiment.experiment_id, "READ")
+    target = {"username": args.username, "resource_type": "experiment", "resource_id": experiment.experiment_id}
+    granted = admin_api(uri, "GET", "3.0/mlflow/users/permissions/get", target).json()["permission"]
+    print(f"3. experiment {experiment.name!r} (id {experiment.experiment_id}): {args.username} has {granted}")
 
     # %% Fit and evaluate before any run, as always
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
@@ -124,7 +131,7 @@ def main() -> None:
             print(f"   {args.username} starts a run -> {exc.get_http_status_code()} {exc.error_code}")
 
     # %% 5. The admin grants EDIT; now the user's run is recorded
-    set_permission(auth, args.username, experiment.experiment_id, "EDIT")
+    set_permission(uri, args.username, experiment.experiment_id, "EDIT")
     with credentials(args.username, password):
         with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
             mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
