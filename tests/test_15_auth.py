@@ -6,7 +6,7 @@ import sys
 import pytest
 import remote_fixtures
 import requests
-from harness import expected_metrics
+from harness import expected_metrics, script_path
 from remote_fixtures import ADMIN, run_against
 
 WALKTHROUGH = "15_auth/users_and_permissions.py"
@@ -122,7 +122,9 @@ def test_auth_server_runs_a_command_against_itself(tmp_path):
         " for auth in (None, admin)]\n"
         "print(*codes)\n"
     )
-    env = {"MLFLOW_TRACKING_PASSWORD": "cli-admin-password"}
-    result = run_against(SERVER, "--", sys.executable, "-c", probe, cwd=tmp_path, env=env, timeout=300)
+    example = script_path(SERVER).with_name(".env.example")  # the admin's credentials, as a learner copies them
+    result = run_against(
+        SERVER, "--env-file", str(example), "--", sys.executable, "-c", probe, cwd=tmp_path, env={}, timeout=300
+    )
     assert result.stdout.strip().splitlines()[-1] == "401 200"
     assert "--app-name basic-auth at http://127.0.0.1:" in result.stdout

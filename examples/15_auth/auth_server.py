@@ -10,7 +10,8 @@ the first time it starts, and refuses to start without one (12+ characters).
 The server, its SQLite stores and the ini file live in a temporary folder on
 127.0.0.1 and are gone when this script stops (Ctrl-C, or when the command after
 ``--`` ends). Credentials come from the environment or a ``.env`` file
-(``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``: the admin).
+(``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``: the admin; see
+``.env.example``).
 
     python examples/15_auth/auth_server.py -- python examples/15_auth/users_and_permissions.py
 """
@@ -33,12 +34,13 @@ from winelab.remote import auth_server
 def main() -> int:
     parser = example_parser(__doc__, model=False)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="credentials file (default: ./.env)")
     argv = sys.argv[1:]
     split_at = argv.index("--") if "--" in argv else len(argv)
     args, command = parser.parse_args(argv[:split_at]), argv[split_at + 1 :]
 
-    # %% Credentials: the environment first, then ./.env (never in the repository)
-    load_dotenv(Path.cwd() / ".env")
+    # %% Credentials: the environment first, then the .env file (never in the repository)
+    load_dotenv(args.env_file)
     admin = os.environ.get("MLFLOW_TRACKING_USERNAME", "admin")
     password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
     if not password or len(password) < 12:
