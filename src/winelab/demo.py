@@ -37,7 +37,8 @@ class Step:
 
     @property
     def label(self) -> str:
-        return " ".join((self.script.split("/", 1)[1], *self.args))
+        shown = ("python" if arg == sys.executable else arg.replace(f"{EXAMPLES}/", "") for arg in self.args)
+        return " ".join((self.script.split("/", 1)[1], *shown))
 
 
 # The order matters where a script reads what an earlier one recorded.
@@ -78,7 +79,15 @@ PLAN: list[Step] = [
     Step("10_client/client_tour.py", ("--alphas", "0.05", "0.2", "0.5", "1.0")),
     Step("10_client/client_lifecycle.py"),
     Step("11_cli/cli_tour.py", ("--rows", "5")),
-    # <12->
+    # Each server step starts a server, runs the client against it and stops the server.
+    Step(
+        "12_tracking_server/server.py",
+        ("--run", "--", sys.executable, str(EXAMPLES / "12_tracking_server/quickstart_iris.py")),
+    ),
+    Step("12_tracking_server/four_scenarios.py"),
+    Step("13_serving/serve_model.py", ("--run", "--", sys.executable, str(EXAMPLES / "13_serving/client.py"))),
+    Step("13_serving/batch_predict.py"),  # uses the model the step before registered
+    # <14->
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).

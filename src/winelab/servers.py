@@ -178,6 +178,12 @@ def mlflow_server(
     """
     workdir = Path(workdir).resolve()
     port = port or free_port()
+    # MLflow 3's server also starts a GenAI job runner (five more processes); these
+    # chapters only track, so it is off unless the caller's environment says otherwise.
+    env = {
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": os.environ.get("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
+        **(env or {}),
+    }
     command = mlflow_server_command(
         port,
         backend_store_uri=backend_store_uri or f"sqlite:///{workdir / 'mlflow.db'}",
