@@ -30,6 +30,19 @@ DEFAULT_STORE = REPO / "demo-store"
 class Step:
     script: str  # relative to examples/
     args: tuple[str, ...] = ()
+    needs_postgres: bool = False  # skipped, with a hint, where Debian's postgresql is missing
+
+    def missing(self) -> str | None:
+        """Why this step cannot run on this machine, or None."""
+        if self.needs_postgres:
+            from winelab.errors import UserError
+            from winelab.remote import pg_bin
+
+            try:
+                pg_bin("initdb")
+            except UserError:
+                return "needs PostgreSQL's initdb (Debian: make system-deps)"
+        return None
 
     @property
     def chapter(self) -> str:
@@ -87,7 +100,22 @@ PLAN: list[Step] = [
     Step("12_tracking_server/four_scenarios.py"),
     Step("13_serving/serve_model.py", ("--run", "--", sys.executable, str(EXAMPLES / "13_serving/client.py"))),
     Step("13_serving/batch_predict.py"),  # uses the model the step before registered
-    # <14->
+    # Throwaway PostgreSQL + S3 + server, chapter 01 run against it, all stopped again.
+    Step(
+        "14_remote_storage/stack.py",
+        (
+            *("--env-file", str(EXAMPLES / "14_remote_storage/.env.example")),
+            *("run", "--", sys.executable, str(EXAMPLES / "01_tracking/basic_regression_mlflow.py")),
+        ),
+        needs_postgres=True,
+    ),
+    Step(
+        "15_auth/auth_server.py",
+        (
+            *("--env-file", str(EXAMPLES / "15_auth/.env.example")),
+            *("--", sys.executable, str(EXAMPLES / "15_auth/users_and_permissions.py")),
+        ),
+    ),
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
@@ -136,13 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     width = len(str(len(steps)))
     for number, step in enumerate(steps, 1):
         print(f"[{number:>{width}}/{len(steps)}] {step.chapter}/{step.label} ...", end=" ", flush=True)
+        reason = step.missing()
+        if reason:
+            print(f"skipped: {reason}")
+            results.append((step, "skipped", 0.0))
+            continue
         ok, seconds, tail = run_step(step, store, env)
         print(f"{'ok' if ok else 'FAILED'} ({seconds:.1f} s)")
         if not ok:
             print("    " + tail.replace("\n", "\n    "))
-        results.append((step, ok, seconds))
+        results.append((step, "ok" if ok else "FAILED", seconds))
 
-    rows = [(step.chapter, step.label, "ok" if ok else "FAILED", f"{seconds:.1f}") for step, ok, seconds in results]
+    rows = [(step.chapter, step.label, status, f"{seconds:.1f}") for step, status, seconds in results]
     headers = ("chapter", "script", "status", "seconds")
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(4)]
     line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
@@ -150,14 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     print(line.format(*("-" * w for w in widths)))
     for row in rows:
         print(line.format(*row))
-    failed = sum(not ok for _, ok, _ in results)
+    counts = {status: sum(result[1] == status for result in results) for status in ("ok", "FAILED", "skipped")}
     total = sum(seconds for _, _, seconds in results)
-    print(f"\n{len(results) - failed} ok, {failed} failed, {total:.0f} s in all")
+    print(f"\n{counts['ok']} ok, {counts['FAILED']} failed, {counts['skipped']} skipped, {total:.0f} s in all")
     mlflow_cli = Path(sys.executable).with_name("mlflow")
     print("\nSee what was recorded:")
     print(f"  {mlflow_cli} ui --backend-store-uri {uri} --port 5000")
     print("  then open http://127.0.0.1:5000")
-    return 1 if failed else 0
+    return 1 if counts["FAILED"] else 0
 
 
 if __name__ == "__main__":
