@@ -9,8 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: setup system-deps data demo test lint format requirements clean
+.PHONY: setup system-deps data demo test bench test-newest lint format requirements clean
 
 setup: $(STAMP)
 
@@ -37,6 +38,14 @@ demo: data
 test: data
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
+# Time every script against the import floor, then the test suite (README: Speed and robustness).
+bench: data
+	$(BIN)/python -m winelab.bench $(BENCH_ARGS)
+
+# The suite on the newest release of every dependency, in its own .venv-newest (rebuilt each time).
+test-newest: data
+	$(BIN)/python -m winelab.newest -- $(PYTEST_ARGS)
+
 lint: setup
 	$(BIN)/ruff check src examples tests
 	$(BIN)/ruff format --check src examples tests
@@ -51,4 +60,4 @@ requirements: setup
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 clean:
-	rm -rf $(VENV) demo-store .pytest_cache
+	rm -rf $(VENV) .venv-newest demo-store .pytest_cache

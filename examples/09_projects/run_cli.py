@@ -37,9 +37,12 @@ def main() -> None:
     # %% Run it; the entry point's `python` must be the venv's, as when the venv is active
     env = {**os.environ, "PATH": f"{mlflow_cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     print("$ " + shlex.join(command), flush=True)
-    completed = subprocess.run(command, env=env, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if completed.returncode != 0:
-        raise UserError(f"mlflow run exited with status {completed.returncode}")
+        # The CLI ends a failure with a traceback; its last line says what went wrong.
+        last_line = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
+        raise UserError(f"mlflow run exited with status {completed.returncode}: {last_line.strip()}")
+    sys.stderr.write(completed.stderr)  # MLflow's own progress messages
 
 
 if __name__ == "__main__":
