@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import pytest
 from harness import EXAMPLES, REPO, clean_env, run_python
@@ -45,10 +46,17 @@ def test_script_is_run_by_its_chapter_tests(script):
     assert relative(script) in test_module.read_text(), f"{test_module.name} never runs {relative(script)}"
 
 
+def demoed_scripts() -> set[str]:
+    """Scripts the demo runs: each step's script, and scripts a step hands to it (e.g. a server's client)."""
+    demoed = {step.script for step in PLAN}
+    for step in PLAN:
+        demoed |= {relative(Path(arg)) for arg in step.args if arg.startswith(str(EXAMPLES)) and arg.endswith(".py")}
+    return demoed
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=relative)
 def test_script_is_in_the_demo(script):
-    planned = {step.script for step in PLAN}
-    assert relative(script) in planned or NOT_IN_DEMO.get(relative(script)), (
+    assert relative(script) in demoed_scripts() or NOT_IN_DEMO.get(relative(script)), (
         f"add {relative(script)} to winelab.demo.PLAN (or to NOT_IN_DEMO with a reason)"
     )
 
@@ -56,6 +64,9 @@ def test_script_is_in_the_demo(script):
 def test_demo_plan_names_existing_scripts():
     for step in PLAN:
         assert (EXAMPLES / step.script).is_file(), step.script
+        for arg in step.args:
+            if arg.startswith(str(EXAMPLES)):
+                assert Path(arg).exists(), arg
     for name in NOT_IN_DEMO:
         assert (EXAMPLES / name).is_file(), name
 
