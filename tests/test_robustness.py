@@ -19,6 +19,7 @@ processes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -123,15 +124,16 @@ def test_parallel_processes_into_one_tracking_server(tmp_path):
 
 def logged_metric_keys(db: Path) -> tuple[str | None, int]:
     """(status of the newest run, how many metric keys it has) read straight from the SQLite file."""
+    # Closed at once (``with connection`` alone would keep it open), so the script's writers never wait on us.
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as connection:
-            row = connection.execute(
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1)) as connection:
+            rows = connection.execute(
                 "SELECT status, (SELECT COUNT(DISTINCT key) FROM metrics WHERE metrics.run_uuid = runs.run_uuid) "
                 "FROM runs ORDER BY start_time DESC LIMIT 1"
-            ).fetchone()
+            ).fetchall()
     except sqlite3.OperationalError:  # busy: a writer holds the lock right now
         return None, 0
-    return (row[0], row[1]) if row else (None, 0)
+    return (rows[0][0], rows[0][1]) if rows else (None, 0)
 
 
 def test_ctrl_c_inside_a_run_leaves_it_failed_not_running(tmp_path, migrated_db):
@@ -148,7 +150,7 @@ def test_ctrl_c_inside_a_run_leaves_it_failed_not_running(tmp_path, migrated_db)
                 process.send_signal(signal.SIGINT)
                 interrupted = True
                 break
-            time.sleep(0.02)
+            time.sleep(0.05)
         result = finish(process, timeout=120)
         if interrupted and result.returncode != 0:
             break

@@ -14,11 +14,9 @@ usual way), but it shows exactly what MLflow stores.
     python examples/05_signatures/enforcement.py     # then see it enforced
 """
 
-from pathlib import Path
-
 import mlflow
 import mlflow.sklearn
-import yaml
+from _mlmodel import show_mlmodel  # the chapter's own helper, beside this script
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 from sklearn.linear_model import ElasticNet
@@ -57,15 +55,8 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
 
-    # %% Where the MLmodel file is, and what its signature section says
-    logged_model = mlflow.get_logged_model(model_info.model_id)
-    mlmodel_path = mlflow.artifacts.download_artifacts(artifact_uri=f"{logged_model.artifact_location}/MLmodel")
-    mlmodel = yaml.safe_load(Path(mlmodel_path).read_text())
-    print(f"run {run.info.run_id} in experiment {experiment.name!r}")
-    print(f"  model: {model_info.model_uri}")
-    print(f"  MLmodel: {logged_model.artifact_location}/MLmodel")
-    print(f"  input example: {mlmodel['saved_input_example_info']['artifact_path']} next to it")
-    print(yaml.safe_dump({"signature": mlmodel["signature"]}, sort_keys=False, width=100).rstrip())
+    # %% Where the MLmodel file is, and what its signature section says (helper in _mlmodel.py)
+    show_mlmodel(model_info, run, experiment)
 
 
 if __name__ == "__main__":

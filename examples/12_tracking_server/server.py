@@ -28,9 +28,8 @@ from winelab.servers import (
     mlflow_server,
     mlflow_server_command,
     raise_on_sigterm,
-    run_with_uri,
+    run_or_wait,
     server_parser,
-    wait_until_interrupted,
 )
 
 
@@ -57,7 +56,6 @@ def main() -> int:
 
     # %% Start it, wait for /health, and stop it as a whole process group on Ctrl-C / SIGTERM
     raise_on_sigterm()
-    status = 0
     with mlflow_server(
         workdir,
         port=port,
@@ -71,16 +69,7 @@ def main() -> int:
         print(f"  log:       {server.log}")
         print("In another terminal:")
         print(f"  export MLFLOW_TRACKING_URI={server.url}")
-        try:
-            if command:
-                print("$ " + shlex.join(command))
-                status = run_with_uri(command, "MLFLOW_TRACKING_URI", server.url)
-                print(f"command exited with status {status}")
-            else:
-                wait_until_interrupted(server, seconds=args.seconds)
-        except KeyboardInterrupt:
-            print("interrupted")
-        print("stopping the server ...")
+        status = run_or_wait(server, command, "MLFLOW_TRACKING_URI", seconds=args.seconds)
     print("server stopped")
     return status
 

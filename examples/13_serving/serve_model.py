@@ -33,8 +33,7 @@ from winelab.servers import (
     model_server,
     models_serve_command,
     raise_on_sigterm,
-    run_with_uri,
-    wait_until_interrupted,
+    run_or_wait,
 )
 from winelab.tracking import pip_requirements
 
@@ -81,21 +80,11 @@ def main() -> int:
     port = args.port or free_port()
     print("$ " + shlex.join(["mlflow", *models_serve_command(model_uri, port)[1:]]))
     raise_on_sigterm()
-    status = 0
     tracking = {"MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}  # also when it came from the default
     with model_server(model_uri, Path.cwd(), port=port, env=tracking) as server:
         print(f"serving {model_uri} at {server.url} (pid {server.process.pid}); log: {server.log}")
         print(f"  python {Path(__file__).with_name('client.py')} --url {server.url}")
-        try:
-            if command:
-                print("$ " + shlex.join(command))
-                status = run_with_uri(command, "MODEL_SERVER_URL", server.url)
-                print(f"command exited with status {status}")
-            else:
-                wait_until_interrupted(server, seconds=args.seconds)
-        except KeyboardInterrupt:
-            print("interrupted")
-        print("stopping the model server ...")
+        status = run_or_wait(server, command, "MODEL_SERVER_URL", seconds=args.seconds)
     print("model server stopped")
     return status
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -272,6 +273,26 @@ def command_from_argv(parser, argv: Sequence[str] | None = None):
 def run_with_uri(command: Sequence[str], uri_variable: str, url: str) -> int:
     """Run ``command`` (in the foreground) with ``uri_variable=url`` in its environment; return its status."""
     return subprocess.run(list(command), env={**os.environ, uri_variable: url}).returncode
+
+
+def run_or_wait(service: Service, command: Sequence[str], uri_variable: str, seconds: float | None = None) -> int:
+    """Run ``command`` against ``service`` (its URL in ``uri_variable``), or wait for Ctrl-C / ``seconds``.
+
+    Returns the command's exit status (0 when there was none). The caller's ``with`` block
+    then stops the service, whatever happened here.
+    """
+    status = 0
+    try:
+        if command:
+            print("$ " + shlex.join(command), flush=True)
+            status = run_with_uri(command, uri_variable, service.url)
+            print(f"command exited with status {status}")
+        else:
+            wait_until_interrupted(service, seconds=seconds)
+    except KeyboardInterrupt:
+        print("interrupted")
+    print(f"stopping the {service.name} ...")
+    return status
 
 
 def models_serve_command(model_uri: str, port: int, *, env_manager: str = "local", workers: int = 1) -> list[str]:
