@@ -8,10 +8,11 @@ so the suite runs in parallel (``pytest -n auto``). Scripts run in a fresh
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from harness import DEPRECATION, Store, clean_env, make_store, run_python, script_path
+from harness import DEPRECATION, Store, clean_env, make_store, not_ignored, run_python, script_path
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +69,13 @@ def run_script(request):
         chosen = next((name for name in STORE_FIXTURES if name in request.fixturenames), "store")
         active = request.getfixturevalue(chosen)
         full_env = clean_env(**{"MLFLOW_TRACKING_URI": active.uri, **active.env, **(env or {})})
+        before = set(os.listdir(active.workdir))
         result = run_python([str(script_path(relative)), *args], cwd=active.workdir, env=full_env, timeout=timeout)
+        written = [  # a trailing / lets .gitignore's folder patterns match
+            name + "/" if (active.workdir / name).is_dir() else name
+            for name in sorted(set(os.listdir(active.workdir)) - before)
+        ]
+        assert not not_ignored(written), f"{relative} wrote files that .gitignore misses: {not_ignored(written)}"
         context = f"{relative} {' '.join(args)}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         if ok:
             assert result.returncode == 0, f"script failed: {context}"

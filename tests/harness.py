@@ -79,6 +79,23 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
     return {key: value for key, value in env.items() if value is not None}
 
 
+def not_ignored(names: list[str]) -> list[str]:
+    """Those of ``names`` (files a script wrote in its working folder) that .gitignore would not ignore.
+
+    Learners run scripts from inside the repository; what they write must not show in ``git status``.
+    """
+    if not names:
+        return []
+    completed = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(names),
+        capture_output=True,
+        text=True,
+    )
+    ignored = set(completed.stdout.splitlines())
+    return [name for name in names if name not in ignored]
+
+
 def run_python(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 180) -> Result:
     completed = subprocess.run(
         [sys.executable, *args],

@@ -182,10 +182,8 @@ def test_ui_shows_the_experiment_and_its_run(tracking_server, store, run_script,
 # Two halves, one server each, so that `pytest -n 2` runs them side by side.
 @pytest.mark.parametrize("scenarios", [("1", "3"), ("2", "4")], ids=lambda numbers: "scenarios-" + "+".join(numbers))
 def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scenarios):
-    result = run_script(
-        SCENARIOS, "--dir", "scenarios", "--alpha", "0.4", "--l1-ratio", "0.2", "--scenarios", *scenarios, timeout=400
-    )
-    base = store.workdir / "scenarios"
+    result = run_script(SCENARIOS, "--alpha", "0.4", "--l1-ratio", "0.2", "--scenarios", *scenarios, timeout=400)
+    base = store.workdir / "four-scenarios"  # the script's default --dir
     blocks = re.split(r"^scenario (\d): .*$", result.stdout, flags=re.MULTILINE)[1:]
     printed = {
         int(number): {
