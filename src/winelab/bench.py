@@ -196,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         for script in scripts:
             steps = [step for step in PLAN if step.script == script]
             if not steps:
-                reason = NOT_IN_DEMO.get(script) or "not in winelab.demo.PLAN yet"
+                host = next((step.script for step in PLAN if any(arg.endswith(script) for arg in step.args)), None)
+                reason = NOT_IN_DEMO.get(script) or (
+                    f"timed inside {host}, which runs it" if host else "not in winelab.demo.PLAN yet"
+                )
                 timing = Timing(script, (), note=f"skipped: {reason}")
             else:
                 timing = time_script(script, steps, root, template, args.repeat)
