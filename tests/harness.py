@@ -164,3 +164,12 @@ def read_mlmodel(store: Store, logged_model) -> dict:
 
 def signature_inputs(mlmodel: dict) -> list[dict]:
     return json.loads(mlmodel["signature"]["inputs"])
+
+
+def assert_rejected(result: Result, store: Store, option: str | None = None) -> None:
+    """A bad option: argparse's exit 2, one stderr line (naming ``option``), and no run recorded."""
+    assert result.returncode == 2, result.stderr
+    assert len(result.error_lines) == 1, result.stderr
+    if option:
+        assert option in result.error_lines[0], result.error_lines
+    assert store.all_runs() == []

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 from winelab import FEATURES
 
@@ -73,10 +73,7 @@ def test_default_store_is_sqlite_in_the_working_folder(store, run_script):
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, option, value):
     result = run_script(TRACKED, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option.lstrip("-").split("-")[0] in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)
 
 
 def test_file_store_layout_matches_the_guide(file_store, run_script):

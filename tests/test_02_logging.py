@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from harness import expected_metrics
+from harness import assert_rejected, expected_metrics
 from mlflow import MlflowClient
 
 from winelab import FEATURES, TARGET, split
@@ -317,9 +317,6 @@ def test_tags_and_system_tags(any_store, run_script):
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option in result.error_lines[0] or option.lstrip("-").split("-")[0] in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)
     assert [experiment.name for experiment in store.client.search_experiments()] == ["Default"]
     assert list(store.workdir.iterdir()) == []

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from harness import expected_metrics
+from harness import assert_rejected, expected_metrics
 
 MULTIPLE = "03_multiple_runs/multiple_runs.py"
 PARALLEL = "03_multiple_runs/parallel_sweep.py"
@@ -103,7 +103,4 @@ def test_nested_runs_link_children_and_record_the_best(store, run_script):
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
     result = run_script(script, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1, result.stderr
-    assert args[0].lstrip("-") in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, args[0])

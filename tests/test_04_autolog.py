@@ -1,7 +1,7 @@
 """examples/04_autolog: generic autologging and a GridSearchCV with child runs."""
 
 import pytest
-from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 from winelab import FEATURES
 
@@ -129,7 +129,4 @@ def test_gridsearch_parent_children_and_manual_metric(store, run_script, alphas,
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
     result = run_script(script, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1, result.stderr
-    assert args[0].lstrip("-") in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, args[0])

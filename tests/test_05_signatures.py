@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 from winelab import FEATURES, TARGET, load_wine, split
 
@@ -150,7 +150,4 @@ def test_enforcement_without_a_logged_model_fails_in_one_line(store, run_script)
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option.lstrip("-").split("-")[0] in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)

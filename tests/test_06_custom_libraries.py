@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from harness import expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 from winelab import FEATURES, TARGET, load_wine, split
 
@@ -143,7 +143,4 @@ def test_no_run_yet_fails_in_one_line(store, run_script):
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option.lstrip("-").split("-")[0] in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)

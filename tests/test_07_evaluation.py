@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from harness import expected_metrics
+from harness import assert_rejected, expected_metrics
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import ElasticNet
 
@@ -143,7 +143,4 @@ def test_validation_failure_is_caught_and_explained_on_one_line(store, run_scrip
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)

@@ -5,7 +5,7 @@ import re
 import mlflow.artifacts
 import mlflow.sklearn
 import pytest
-from harness import expected_metrics, predict_fresh
+from harness import assert_rejected, expected_metrics, predict_fresh
 from sklearn.linear_model import ElasticNet
 
 from winelab import FEATURES, load_wine, split
@@ -139,8 +139,5 @@ def test_use_champion_without_a_registered_model_fails_with_one_line(store, run_
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert option in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, option)
     assert store.client.search_registered_models() == []

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import EXAMPLES, clean_env, expected_metrics
+from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
 
 RUN_CLI = "09_projects/run_cli.py"
 RUN_PROJECT = "09_projects/run_project.py"
@@ -147,6 +147,4 @@ def test_wrong_parameter_type_fails_clearly_and_leaves_no_running_run(store):
 @pytest.mark.parametrize("script", [RUN_CLI, RUN_PROJECT, WORKFLOW])
 def test_invalid_option_fails_before_any_run(store, run_script, script):
     result = run_script(script, "--alpha", "abc", ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1 and "alpha" in result.error_lines[0]
-    assert store.all_runs() == []
+    assert_rejected(result, store, "--alpha")

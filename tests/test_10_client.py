@@ -6,7 +6,7 @@ import re
 import mlflow
 import pandas as pd
 import pytest
-from harness import expected_metrics
+from harness import assert_rejected, expected_metrics
 from mlflow.entities import ViewType
 
 from winelab import FEATURES
@@ -121,6 +121,4 @@ def test_lifecycle_without_the_tour_fails_with_one_line(store, run_script):
 @pytest.mark.parametrize("args", [("--alphas", "-1"), ("--alphas", "x"), ("--l1-ratio", "2")])
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, args):
     result = run_script(TOUR, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert store.all_runs() == []
+    assert_rejected(result, store)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import mlflow.pyfunc
 import pandas as pd
 import pytest
+from harness import assert_rejected
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
@@ -99,6 +100,4 @@ def check_gc_purged_the_deleted_run(tour):
 @pytest.mark.parametrize("args", [("--rows", "0"), ("--alpha", "-1")])
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, args):
     result = run_script(TOUR, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert store.all_runs() == []
+    assert_rejected(result, store)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import servers_fixtures
-from harness import clean_env, expected_metrics, run_python, script_path
+from harness import assert_rejected, clean_env, expected_metrics, run_python, script_path
 
 from winelab.servers import free_port
 
@@ -310,9 +310,7 @@ def test_server_script_stops_cleanly_on_sigterm(tmp_path):
 )
 def test_invalid_options_fail_with_one_line(store, run_script, script, args):
     result = run_script(script, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert store.all_runs() == []
+    assert_rejected(result, store)
     assert list(store.workdir.iterdir()) == []  # no server folder, no scenario folders
 
 

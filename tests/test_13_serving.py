@@ -17,7 +17,7 @@ import time
 
 import pytest
 import requests
-from harness import DEPRECATION, Store, clean_env, run_python, script_path
+from harness import DEPRECATION, Store, assert_rejected, clean_env, run_python, script_path
 
 from winelab import FEATURES
 from winelab.servers import background, free_port
@@ -203,9 +203,7 @@ def test_batch_predict_scores_a_csv_like_the_server(served, wine, monkeypatch):
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
     result = run_script(script, *args, ok=False)
-    assert result.returncode == 2
-    assert len(result.error_lines) == 1
-    assert store.all_runs() == []
+    assert_rejected(result, store)
 
 
 def test_client_without_a_server_and_batch_without_a_model_fail_in_one_line(store, run_script):
