@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -28,12 +30,21 @@ def script_path(relative: str) -> Path:
 
 @dataclass
 class Store:
-    """One tracking store and the working folder the scripts run in."""
+    """One tracking store and the working folder the scripts run in.
 
-    kind: str  # "sqlite" or "file"
+    ``kind`` is the parametrize id: ``mlruns`` (the guide's file store, opted into since
+    MLflow 3.13), ``sqlite`` (MLflow 3's default) or ``server`` (a tracking server shared by
+    the tests of one worker). On a shared server a test keeps to its own experiments:
+    :meth:`name` adds the test's ``suffix`` to an experiment name, and the look-ups below
+    take the plain name and add it themselves.
+    """
+
+    kind: str
     uri: str
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    suffix: str = ""
+    artifacts_root: Path | None = None  # a server's proxied-artifact folder
 
     @property
     def client(self):
@@ -41,9 +52,13 @@ class Store:
 
         return MlflowClient(tracking_uri=self.uri)
 
+    def name(self, experiment_name: str) -> str:
+        """The experiment name a script should use in this store (pass it as ``--experiment-name``)."""
+        return experiment_name + self.suffix
+
     def experiment(self, name: str):
-        experiment = self.client.get_experiment_by_name(name)
-        assert experiment is not None, f"experiment {name!r} was not created"
+        experiment = self.client.get_experiment_by_name(self.name(name))
+        assert experiment is not None, f"experiment {self.name(name)!r} was not created"
         return experiment
 
     def runs(self, experiment_name: str, **kwargs):
@@ -52,12 +67,25 @@ class Store:
         runs = self.client.search_runs([experiment.experiment_id], max_results=1000, **kwargs)
         return sorted(runs, key=lambda run: run.info.start_time)
 
+    def experiments(self, **kwargs):
+        """This test's experiments (on a shared server, those with its suffix)."""
+        found = self.client.search_experiments(**kwargs)
+        return [experiment for experiment in found if experiment.name.endswith(self.suffix)] if self.suffix else found
+
     def all_runs(self):
         from mlflow.entities import ViewType
 
-        experiments = self.client.search_experiments(view_type=ViewType.ALL)
-        ids = [experiment.experiment_id for experiment in experiments]
+        ids = [experiment.experiment_id for experiment in self.experiments(view_type=ViewType.ALL)]
         return self.client.search_runs(ids, run_view_type=ViewType.ALL, max_results=1000) if ids else []
+
+    def on_disk(self, artifact_uri: str) -> Path:
+        """Where an artifact URI of this store lies on this machine."""
+        from urllib.parse import urlparse
+
+        if artifact_uri.startswith("mlflow-artifacts:"):
+            assert self.artifacts_root is not None, artifact_uri
+            return self.artifacts_root / urlparse(artifact_uri).path.lstrip("/")
+        return Path(urlparse(artifact_uri).path) if "://" in artifact_uri else Path(artifact_uri)
 
 
 @dataclass
@@ -73,8 +101,12 @@ class Result:
 
 
 def clean_env(**overrides: str | None) -> dict[str, str]:
-    """os.environ without the caller's MLFLOW_* settings, plus ``overrides`` (None unsets)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    """os.environ without the caller's MLFLOW_* and pytest's settings, plus ``overrides`` (None unsets).
+
+    pytest's ``PYTEST_CURRENT_TEST`` would switch on MLflow's own test-only checks in the
+    script, which a learner's run never has.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PYTEST_"))}
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
 
@@ -115,40 +147,49 @@ def make_store(kind: str, tmp_path: Path, migrated_db: Path) -> Store:
     if kind == "sqlite":
         db = tmp_path / "mlflow.db"
         shutil.copyfile(migrated_db, db)
+        # The template's Default experiment points into the folder it was made in. A store created
+        # by a script points it at <working folder>/mlruns/0: give the copy that value.
+        with contextlib.closing(sqlite3.connect(db)) as connection, connection:
+            connection.execute(
+                "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                (str(workdir.resolve() / "mlruns" / "0"),),
+            )
         return Store(kind, f"sqlite:///{db}", workdir)
-    if kind == "file":
+    if kind == "mlruns":
         # The guide's ./mlruns layout: refused since MLflow 3.13 unless opted into.
         return Store(kind, (tmp_path / "mlruns").as_uri(), workdir, {"MLFLOW_ALLOW_FILE_STORE": "true"})
     raise ValueError(kind)
 
 
+# The rows come straight from the CSV with pandas (not winelab), in the columns tests/reference.py lists.
 PREDICT_SNIPPET = """
 import json, sys
 import mlflow.pyfunc
-from winelab import load_wine, FEATURES
-model = mlflow.pyfunc.load_model(sys.argv[1])
-rows = load_wine()[FEATURES].head(int(sys.argv[2]))
+import pandas as pd
+model_uri, csv, columns, n = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+model = mlflow.pyfunc.load_model(model_uri)
+rows = pd.read_csv(csv, sep=";")[columns].head(n)
 print(json.dumps([float(value) for value in model.predict(rows)]))
 """
 
 
 def predict_fresh(store: Store, model_uri: str, n: int = 5) -> list[float]:
     """Load ``model_uri`` from ``store`` in a fresh Python process and predict the first ``n`` wines."""
+    import reference
+
     env = clean_env(MLFLOW_TRACKING_URI=store.uri, **store.env)
-    result = run_python(["-c", PREDICT_SNIPPET, model_uri, str(n)], cwd=store.workdir, env=env)
-    assert result.returncode == 0, result.stderr
+    import runner
+
+    args = [model_uri, str(reference.csv_path()), json.dumps(reference.FEATURES), str(n)]
+    result = runner.current().run(["-c", PREDICT_SNIPPET, *args], cwd=store.workdir, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def expected_metrics(alpha: float, l1_ratio: float, test_size: float = 0.25, seed: int = 42) -> dict[str, float]:
-    """Metrics computed here, independently of the script, for the same model and split."""
-    from sklearn.linear_model import ElasticNet
+    """Metrics computed independently of the script and of winelab (see reference.py), same model and split."""
+    import reference
 
-    from winelab import load_wine, regression_metrics, split
-
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=test_size, seed=seed)
-    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=seed).fit(train_x, train_y)
-    return regression_metrics(test_y, model.predict(test_x))
+    return reference.expected_metrics(alpha, l1_ratio, test_size=test_size, seed=seed)
 
 
 def read_mlmodel(store: Store, logged_model) -> dict:

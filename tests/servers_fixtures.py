@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import services
 from harness import Store, make_store
 
 from winelab.servers import Service, mlflow_server
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -88,11 +88,23 @@ def store(request, tmp_path, migrated_db) -> Store:
 
 @pytest.fixture
 def browser_page():
-    """A page in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+    """A page in headless Chromium, driven by Playwright.
+
+    The browser: ``CHROMIUM`` (an executable), else Debian's ``chromium``, else the one
+    ``playwright install chromium`` downloads; none of them: skipped (failed under CI) with a hint.
+    """
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
+    executable = services.chromium_executable()  # None: Playwright's own browser
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        except PlaywrightError as error:
+            if executable is not None or "Executable doesn't exist" not in str(error):
+                raise
+            browser = None  # Playwright's own browser was never downloaded
+        services.require("a Chromium", browser is not None, services.CHROMIUM_HINT)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 800})
         finally:

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import reference
 from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 from winelab import FEATURES
@@ -23,7 +24,7 @@ def test_baseline_prints_metrics_and_records_nothing(store, run_script):
 
 
 def test_tracked_run_records_params_metrics_and_model(any_store, run_script):
-    run_script(TRACKED, "--alpha", "0.4", "--l1_ratio", "0.2")
+    run_script(TRACKED, "--alpha", "0.4", "--l1_ratio", "0.2", "--experiment-name", any_store.name("experiment_1"))
 
     [run] = any_store.runs("experiment_1")
     assert run.info.status == "FINISHED"
@@ -45,9 +46,18 @@ def test_tracked_run_records_params_metrics_and_model(any_store, run_script):
     assert "float64" in mlmodel["signature"]["outputs"]
     assert mlmodel["saved_input_example_info"]["artifact_path"] == "input_example.json"
 
+    # Where the model's files went: beside the store, or through the server into its artifact folder.
+    model_dir = any_store.on_disk(model.artifact_location)
+    assert (model_dir / "MLmodel").is_file()
+    if any_store.kind == "server":
+        assert model.artifact_location.startswith("mlflow-artifacts:/"), "the server proxies artifacts"
+        assert not (any_store.workdir / "mlruns").exists(), "the client wrote no files of its own"
+    elif any_store.kind == "sqlite":
+        assert model_dir.is_relative_to(any_store.workdir.resolve() / "mlruns"), "SQLite keeps files in ./mlruns"
+
+    # Loaded in a new process, the model predicts what an independent refit predicts.
     predictions = predict_fresh(any_store, model.model_uri, n=7)
-    assert len(predictions) == 7
-    assert all(3 <= value <= 8 for value in predictions)
+    assert predictions == pytest.approx(reference.expected_predictions(0.4, 0.2, 7), rel=1e-9)
 
 
 def test_three_runs_like_the_guide(store, run_script):
@@ -56,9 +66,12 @@ def test_three_runs_like_the_guide(store, run_script):
         run_script(TRACKED, "--alpha", alpha, "--l1-ratio", l1_ratio)
     runs = store.runs("experiment_1")
     assert [(run.data.params["alpha"], run.data.params["l1_ratio"]) for run in runs] == settings
-    assert len({run.data.metrics["rmse"] for run in runs}) == 3
+    # Pinned numbers: a silent change in reading or splitting the data moves them.
+    assert runs[0].data.metrics == pytest.approx(reference.GOLDEN[0.7, 0.7], abs=1e-6)
+    assert runs[1].data.metrics == pytest.approx(reference.GOLDEN[0.5, 0.1], abs=1e-6)
+    assert runs[2].data.metrics == pytest.approx(expected_metrics(0.1, 0.9), rel=1e-9)
     # Less regularisation fits better on this data.
-    assert runs[2].data.metrics["rmse"] < runs[0].data.metrics["rmse"]
+    assert runs[2].data.metrics["rmse"] < runs[1].data.metrics["rmse"] < runs[0].data.metrics["rmse"]
 
 
 def test_default_store_is_sqlite_in_the_working_folder(store, run_script):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -17,8 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import runner
 import servers_fixtures
-from harness import assert_rejected, clean_env, expected_metrics, run_python, script_path
+from harness import assert_rejected, clean_env, expected_metrics, script_path
 
 from winelab.servers import free_port
 
@@ -244,13 +244,12 @@ def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
         "import os, urllib.request; url = os.environ['MLFLOW_TRACKING_URI']; "
         "print('health', urllib.request.urlopen(url + '/health').read().decode(), url)"
     )
-    result = run_python(
+    result = runner.current().run(
         [str(script_path(SERVER)), "--dir", "srv", "--run", "--", sys.executable, "-c", check],
         cwd=tmp_path,
         env=clean_env(),
         timeout=240,
     )
-    assert result.returncode == 0, result.stderr
     url, pid = READY.search(result.stdout).groups()
     assert f"health OK {url}" in result.stdout
     assert f"export MLFLOW_TRACKING_URI={url}" in result.stdout
@@ -262,15 +261,9 @@ def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
 
 def test_server_script_stops_cleanly_on_sigterm(tmp_path):
     log = tmp_path / "server.out"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(script_path(SERVER)), "--dir", "srv", "--port", str(free_port())],
-            cwd=tmp_path,
-            env=clean_env(PYTHONUNBUFFERED="1"),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    argv = [str(script_path(SERVER)), "--dir", "srv", "--port", str(free_port())]
+    env = clean_env(PYTHONUNBUFFERED="1")
+    process = runner.current().start(argv, cwd=tmp_path, env=env, stdout=log, merge_stderr=True)
     pid = None
     try:
         deadline = time.monotonic() + 180
@@ -282,7 +275,7 @@ def test_server_script_stops_cleanly_on_sigterm(tmp_path):
         assert urllib.request.urlopen(url + "/health", timeout=10).read() == b"OK"
 
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, log.read_text()
+        runner.current().finish(process, timeout=60)  # exit 0, and the checks every script run gets
         assert "server stopped" in log.read_text()
         assert_gone(pid)
         assert refused(url)

@@ -12,15 +12,16 @@ import os
 import re
 import shutil
 import signal
-import sys
 import time
 
 import pytest
 import requests
-from harness import DEPRECATION, Store, assert_rejected, clean_env, run_python, script_path
+import runner
+from harness import Store, assert_rejected, clean_env, script_path
+from runner import run_script_in
 
 from winelab import FEATURES
-from winelab.servers import background, free_port
+from winelab.servers import Service, free_port, stop, wait_for_http
 
 SERVE = "13_serving/serve_model.py"
 CLIENT = "13_serving/client.py"
@@ -44,11 +45,7 @@ with mlflow.start_run():
 
 def run(store: Store, relative: str, *args: str, ok: bool = True):
     """Run an example against ``store`` (like conftest's run_script, for the module-wide store)."""
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri)
-    result = run_python([str(script_path(relative)), *args], cwd=store.workdir, env=env, timeout=240)
-    assert (result.returncode == 0) == ok, f"{relative} {args}\n{result.stdout}\n{result.stderr}"
-    assert not [line for line in result.stderr.splitlines() if DEPRECATION.search(line)], result.stderr
-    return result
+    return run_script_in(store, relative, *args, ok=ok, timeout=240)
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +55,30 @@ def served(tmp_path_factory, migrated_db):
     shutil.copyfile(migrated_db, root / "mlflow.db")
     store = Store("sqlite", f"sqlite:///{root / 'mlflow.db'}", root / "work")
     store.workdir.mkdir()
-    registered = run_python(["-c", REGISTER_V1, NAME], cwd=store.workdir, env=clean_env(MLFLOW_TRACKING_URI=store.uri))
-    assert registered.returncode == 0, registered.stderr
+    runner.current().run(["-c", REGISTER_V1, NAME], cwd=store.workdir, env=clean_env(MLFLOW_TRACKING_URI=store.uri))
 
     port = free_port()
-    command = [sys.executable, str(script_path(SERVE)), "--port", str(port), "--alpha", "0.4", "--l1-ratio", "0.2"]
+    argv = [str(script_path(SERVE)), "--port", str(port), "--alpha", "0.4", "--l1-ratio", "0.2"]
     env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONUNBUFFERED="1")
+    log = root / "serve_model.log"
     model_server_pid = None
+    process = runner.current().start(argv, cwd=store.workdir, env=env, stdout=log, merge_stderr=True, new_session=True)
+    service = Service("serve_model", f"http://127.0.0.1:{port}", port, process, log)
     try:
-        with background(
-            "serve_model", command, port=port, workdir=store.workdir, health_path="/ping", env=env, timeout=300
-        ) as service:
+        try:
+            wait_for_http(service, "/ping", timeout=300)
             # /ping can answer a moment before serve_model.py prints its own line.
             deadline = time.monotonic() + 60
-            while not (match := re.search(r"serving (\S+) at (\S+) \(pid (\d+)\)", service.log.read_text())):
-                assert time.monotonic() < deadline, service.log.read_text()
+            while not (match := re.search(r"serving (\S+) at (\S+) \(pid (\d+)\)", log.read_text())):
+                assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
             model_server_pid = int(match.group(3))
             yield service, store, match.group(1)
-        # serve_model.py stopped its model server on SIGTERM, and said so.
-        assert "model server stopped" in service.log.read_text()
+        finally:
+            stop(service)  # SIGTERM to its process group, as a terminal's Ctrl-C or a service manager would
+        # serve_model.py stopped its model server on SIGTERM, said so, and exited cleanly.
+        runner.current().finish(process)
+        assert "model server stopped" in log.read_text()
     finally:
         # Belt and braces: whatever happened above, no `mlflow models serve` outlives the module.
         if model_server_pid is not None:
@@ -180,11 +181,11 @@ def test_the_alias_serves_the_version_it_points_at(served, wine, monkeypatch):
 
 def test_batch_predict_scores_a_csv_like_the_server(served, wine, monkeypatch):
     _, store, model_uri = served
-    result = run(store, BATCH, "--rows", "6", "--output", "batch.json")
-    saved = json.loads((store.workdir / "batch.json").read_text())["predictions"]
+    result = run(store, BATCH, "--rows", "6", "--output", "batch-predictions-6rows.json")
+    saved = json.loads((store.workdir / "batch-predictions-6rows.json").read_text())["predictions"]
     rows = wine[FEATURES].head(6)
     assert saved == pytest.approx(pyfunc_predictions(store, model_uri, rows, monkeypatch), rel=1e-12)
-    assert f"6 predictions in batch.json: {json.dumps(saved)}" in result.stdout
+    assert f"6 predictions in batch-predictions-6rows.json: {json.dumps(saved)}" in result.stdout
     assert "mlflow models predict -m models:/wine-serving@champion -i batch-input.csv -t csv" in result.stdout
 
 

@@ -20,6 +20,7 @@ from winelab.remote import Stack, stop_stack
 from winelab.servers import free_port
 
 proxied_stack = remote_fixtures.proxied_stack  # a module-scoped fixture: one stack for this module
+postgres = remote_fixtures.postgres  # skips (fails under CI) where PostgreSQL is missing
 
 STACK = "14_remote_storage/stack.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"
@@ -125,7 +126,7 @@ def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack,
         assert rows == [(len(grid),)]
 
 
-def test_stack_command_direct_mode_up_env_status_down(tmp_path):
+def test_stack_command_direct_mode_up_env_status_down(postgres, tmp_path):
     """The learner's commands, with credentials from a .env file; clients write to S3 themselves."""
     work, state = tmp_path / "work", tmp_path / "state"
     work.mkdir()

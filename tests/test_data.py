@@ -90,13 +90,12 @@ def test_offline_without_cache_says_where_to_put_the_file(tmp_path):
     assert data.SHA256 in line
 
 
-def test_corrupt_cache_offline_is_never_used(tmp_path, good_bytes, store):
+def test_corrupt_cache_offline_is_never_used(tmp_path, good_bytes, store, run_script):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / data.FILENAME).write_bytes(good_bytes[:-100])
-    env = clean_env(WINELAB_DATA_DIR=str(cache), WINELAB_DATA_URL=dead_url(), MLFLOW_TRACKING_URI=store.uri)
-    script = str(Path(__file__).resolve().parents[1] / "examples/01_tracking/basic_regression_mlflow.py")
-    result = run_python([script], cwd=store.workdir, env=env, timeout=60)
+    env = {"WINELAB_DATA_DIR": str(cache), "WINELAB_DATA_URL": dead_url()}
+    result = run_script("01_tracking/basic_regression_mlflow.py", env=env, ok=False, timeout=60)
     assert result.returncode == 1
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
     assert "failed its sha256 check" in line

@@ -1,0 +1,216 @@
+"""The warm runner: an interpreter that has imported the heavy libraries once, then forks per script run.
+
+Started by ``tests/runner.py`` as ``python tests/warm.py`` with a clean environment.
+It imports MLflow, scikit-learn, pandas, skops and the store back ends (2-4 s,
+paid once per test worker), then serves requests, one JSON object per line on
+its standard input::
+
+    {"argv": ["/abs/examples/01_tracking/x.py", "--alpha", "0.4"], "cwd": "...", "env": {...},
+     "stdin": "/dev/null", "stdout": "/tmp/.../out", "stderr": "/tmp/.../err"}
+
+For each request it forks. The child becomes what ``python x.py --alpha 0.4``
+started in ``cwd`` with exactly ``env`` would be: file descriptors 0, 1 and 2
+on the given files, the working folder, ``os.environ`` replaced, ``sys.argv``,
+``sys.path[0]`` (the script's real folder), ``sys.orig_argv``, a fresh
+``__main__`` module like the interpreter makes (``__file__``, ``__loader__``,
+``__spec__ = None``), default signal handlers. It then leaves the serving loop
+and runs the script at the top level of this file, so everything after the
+script is the interpreter's own: an uncaught exception prints its traceback and
+exits 1, ``SystemExit`` gives its code, an uncaught ``KeyboardInterrupt`` ends
+the process by SIGINT, non-daemon threads are joined and ``atexit`` handlers run.
+
+The parent answers ``{"pid": N}`` when a child starts and ``{"pid": N, "exit": code}``
+when it ends (``code`` as ``subprocess`` reports it: negative for a signal).
+It exits when its standard input closes. It never touches a tracking store
+itself, so no MLflow client, store or cache exists before a fork.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+# What the example scripts import, and what MLflow imports lazily on their first
+# logging call (the store back ends, the model flavours, skops).
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "sklearn.linear_model",
+    "sklearn.model_selection",
+    "sklearn.metrics",
+    "sklearn.dummy",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "joblib",
+    "cloudpickle",
+    "skops.io",
+    "yaml",
+    "requests",
+    "matplotlib",
+    "mlflow",
+    "mlflow.sklearn",
+    "mlflow.pyfunc",
+    "mlflow.models",
+    "mlflow.models.signature",
+    "mlflow.data",
+    "mlflow.tracking",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.tracking.file_store",
+    "mlflow.store.tracking.rest_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "mlflow.store.model_registry.file_store",
+    "mlflow.store.artifact.local_artifact_repo",
+    "mlflow.store.artifact.mlflow_artifacts_repo",
+    "winelab",
+    "winelab.cli",
+    "winelab.data",
+    "winelab.metrics",
+    "winelab.tracking",
+)
+
+IMPORTED_ENV: dict[str, str] = {}
+
+
+class Child(BaseException):
+    """Raised in a freshly forked child to leave the serving loop for the top level."""
+
+    def __init__(self, request: dict, control: tuple[int, int]):
+        self.request = request
+        self.control = control
+
+
+def send(fd: int, message: dict) -> None:
+    os.write(fd, (json.dumps(message) + "\n").encode())
+
+
+def become(request: dict, control: tuple[int, int]) -> tuple[str | None, bytes | str]:
+    """In the child: set up the process the script would have had; return its path (None for -c) and source."""
+    for fd in control:
+        os.close(fd)
+    if request.get("new_session"):
+        os.setsid()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stdin = os.open(request.get("stdin") or os.devnull, os.O_RDONLY)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    stdout = os.open(request["stdout"], flags, 0o644)
+    stderr = stdout if request["stderr"] == request["stdout"] else os.open(request["stderr"], flags, 0o644)
+    for source, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
+        os.dup2(source, target)
+    for fd in {stdin, stdout, stderr}:
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    for key, value in IMPORTED_ENV.items():
+        os.environ.setdefault(key, value)
+    # MLflow decides at import whether to send usage telemetry (MLFLOW_DISABLE_TELEMETRY, DO_NOT_TRACK,
+    # CI) and puts a session id in the environment: decide again, as importing it here would.
+    import mlflow.telemetry
+
+    mlflow.telemetry.set_telemetry_client()
+    argv = request["argv"]
+    sys.orig_argv = [sys.orig_argv[0], *argv]
+    if argv[0] == "-c":  # python -c CODE args: argv[0] is "-c", sys.path[0] is ""
+        sys.argv = ["-c", *argv[2:]]
+        sys.path[0] = ""
+        return None, argv[1]
+    sys.argv = list(argv)
+    script = os.path.join(os.getcwd(), argv[0])
+    sys.path[0] = os.path.dirname(os.path.realpath(script))
+    with open(script, "rb") as source:
+        return script, source.read()
+
+
+def serve() -> None:
+    control_in, control_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # stray prints of the preloads go nowhere; stderr stays the runner's log
+    os.close(devnull)
+
+    started = time.perf_counter()
+    import importlib
+
+    environment = dict(os.environ)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    # What importing them put into the environment (scikit-learn's KMP_* settings, with setdefault):
+    # a script importing them itself would get the same on top of the environment it was given.
+    IMPORTED_ENV.update(
+        (key, value)
+        for key, value in os.environ.items()
+        if environment.get(key) != value and key != "_MLFLOW_TELEMETRY_SESSION_ID"
+    )
+    send(control_out, {"ready": round(time.perf_counter() - started, 3), "pid": os.getpid()})
+
+    buffer = b""
+    children: set[int] = set()
+    while True:
+        readable, _, _ = select.select([control_in], [], [], 0.005 if children else None)
+        if readable:
+            chunk = os.read(control_in, 65536)
+            if not chunk:
+                return  # the runner went away
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    raise Child(request, (control_in, control_out))
+                children.add(pid)
+                send(control_out, {"pid": pid, "token": request.get("token")})
+        for pid in list(children):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                children.discard(pid)
+                send(control_out, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
+
+
+def run_as_main(script: str | None, source: bytes | str) -> None:
+    """Execute ``source`` as the interpreter runs ``python script.py`` (or ``python -c`` when script is None)."""
+    import builtins
+    import importlib.machinery
+    import types
+
+    main = types.ModuleType("__main__")
+    if script is None:
+        main.__loader__ = importlib.machinery.BuiltinImporter
+    else:
+        main.__file__ = script
+        main.__cached__ = None
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__package__ = None
+    main.__builtins__ = builtins
+    main.__annotations__ = {}
+    sys.modules["__main__"] = main
+    code = compile(source, script or "<string>", "exec", dont_inherit=True)
+    try:
+        exec(code, main.__dict__)
+    except (SystemExit, KeyboardInterrupt):
+        raise  # the interpreter handles these exactly as for a script
+    except BaseException as exc:
+        # The traceback a learner sees starts at the script, not in this runner.
+        sys.excepthook(type(exc), exc, exc.__traceback__.tb_next)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    child = None
+    try:
+        serve()
+    except Child as raised:
+        child = raised
+    if child is not None:
+        # Only a forked child gets here, outside any exception handler (nothing chains onto Child);
+        # the serving loop's frames are gone, the preloaded modules stay.
+        child.__traceback__ = None
+        run_as_main(*become(child.request, child.control))
