@@ -195,12 +195,25 @@ def run_as_main(script: str | None, source: bytes | str) -> None:
     code = compile(source, script or "<string>", "exec", dont_inherit=True)
     try:
         exec(code, main.__dict__)
-    except (SystemExit, KeyboardInterrupt):
-        raise  # the interpreter handles these exactly as for a script
+    except SystemExit:
+        raise  # the interpreter handles it exactly as for a script
     except BaseException as exc:
         # The traceback a learner sees starts at the script, not in this runner.
-        sys.excepthook(type(exc), exc, exc.__traceback__.tb_next)
-        sys.exit(1)
+        trimmed = exc.__traceback__.tb_next
+        sys.excepthook(type(exc), exc.with_traceback(trimmed), trimmed)
+        if not isinstance(exc, KeyboardInterrupt):
+            sys.exit(1)
+        # What the interpreter does after an uncaught KeyboardInterrupt: finish as at any exit
+        # (join threads, run atexit handlers, flush), then end by SIGINT, so the exit status says so.
+        import atexit
+        import threading
+
+        threading._shutdown()
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 if __name__ == "__main__":

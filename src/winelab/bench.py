@@ -4,6 +4,7 @@
     python -m winelab.bench --only 01 03     # some chapters
     python -m winelab.bench --repeat 3       # median of 3 runs per script
     python -m winelab.bench --no-suite       # skip the test suite
+    python -m winelab.bench --suite-only     # only the test suite: wall, CPU, the 10 slowest tests
 
 Each script runs as a learner runs it, ``python examples/NN_topic/x.py`` with the
 arguments its first step in ``winelab.demo.PLAN`` gives, in a fresh process, a
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -148,35 +150,35 @@ def load() -> str:
     return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {cores} cores{flag}"
 
 
-def run_suite() -> tuple[float, int, str]:
-    command = [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"]
-    print("$ " + " ".join(command[2:]) + "   (as in README.md / make test)", flush=True)
+def run_suite() -> tuple[float, float, int, list[str]]:
+    """Run ``pytest -n auto`` as ``make test`` does: (wall s, CPU s of everything it ran, exit code, output lines)."""
+    command = [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", "--durations=10"]
+    print("$ " + " ".join(command[2:]) + "   (as in README.md / make test, plus --durations)", flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, cwd=REPO, env=clean_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    lines = completed.stdout.strip().splitlines()
-    return seconds, completed.returncode, lines[-1] if lines else tail(completed)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = completed.stdout.strip().splitlines() or tail(completed).splitlines()
+    return seconds, cpu, completed.returncode, lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m winelab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to time, e.g. 01 03")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per script, the median counts (default: 1)")
-    parser.add_argument("--no-suite", action="store_true", help="do not time the test suite")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be >= 1")
+def slowest_tests(lines: list[str]) -> list[str]:
+    """The lines of pytest's ``slowest 10 durations`` section."""
+    start = next((index for index, line in enumerate(lines) if "slowest" in line and "durations" in line), None)
+    if start is None:
+        return []
+    section = []
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.startswith("="):
+            break
+        section.append(line)
+    return section
 
-    scripts = discover()
-    if args.only:
-        scripts = [script for script in scripts if script.split("_", 1)[0] in args.only]
-    if not scripts:
-        parser.error(f"no example scripts for chapters {args.only}")
 
-    print(load())
-    print(f"python {sys.version.split()[0]}, {sys.executable}")
+def time_scripts(scripts: list[str], repeat: int) -> int:
+    """Time each script against the import floor; 1 if one failed."""
     with tempfile.TemporaryDirectory(prefix="winelab-bench-") as tmp:
         root = Path(tmp)
         template, migration = make_template(root)
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrating an empty SQLite store costs {migration:.2f} s; each run below gets a copy of a migrated one")
         print(
             f"each script: a fresh process, a fresh temporary working folder, a fresh SQLite store; "
-            f"args from winelab.demo.PLAN; median of {args.repeat} run(s)\n"
+            f"args from winelab.demo.PLAN; median of {repeat} run(s)\n"
         )
 
         timings = []
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 timing = Timing(script, (), note=f"skipped: {reason}")
             else:
-                timing = time_script(script, steps, root, template, args.repeat)
+                timing = time_script(script, steps, root, template, repeat)
             timings.append(timing)
             shown = "-" if timing.seconds is None else f"{timing.seconds:.2f}"
             ratio = "-" if timing.seconds is None else f"{timing.seconds / floor:.2f}"
@@ -235,13 +237,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import floor again at the end: {after:.2f} s ({drift:.0%} from the start)", end="")
         print("  (CHANGED: the machine's load varied, ratios are unreliable)" if drift > 0.25 else "")
 
-    status = 1 if failed else 0
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m winelab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to time, e.g. 01 03")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per script, the median counts (default: 1)")
+    parser.add_argument("--no-suite", action="store_true", help="do not time the test suite")
+    parser.add_argument("--suite-only", action="store_true", help="time only the test suite")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+
+    scripts = discover()
+    if args.only:
+        scripts = [script for script in scripts if script.split("_", 1)[0] in args.only]
+    if not scripts:
+        parser.error(f"no example scripts for chapters {args.only}")
+
+    print(load())
+    print(f"python {sys.version.split()[0]}, {sys.executable}")
+    status = 0 if args.suite_only else time_scripts(scripts, args.repeat)
     if not args.no_suite:
         print()
-        seconds, code, summary = run_suite()
+        seconds, cpu, code, lines = run_suite()
         verdict = "ok" if seconds <= TARGET_SUITE_S else "OVER TARGET"
-        print(f"test suite: {seconds:.0f} s wall with -n auto on {os.cpu_count()} cores ({summary})")
-        print(f"  target <= {TARGET_SUITE_S:.0f} s on 2 cores: {verdict}")
+        print(f"test suite: {seconds:.0f} s wall, {cpu:.0f} s CPU with -n auto on {os.cpu_count()} cores ({lines[-1]})")
+        print(
+            f"  CPU/wall {cpu / seconds:.2f} (parallelism); wall/target {seconds / TARGET_SUITE_S:.2f} "
+            f"(target <= {TARGET_SUITE_S:.0f} s on 2 cores: {verdict})"
+        )
+        print("\n".join(f"  {line}" for line in lines if line.startswith("script runs:")))
+        slowest = slowest_tests(lines)
+        if slowest:
+            print("  the 10 slowest tests (setup/call/teardown):")
+            print("\n".join(f"    {line}" for line in slowest))
         status = status or (1 if code else 0)
     print(load())
     return status
