@@ -41,7 +41,7 @@ SUITE_DIR_ENV = "WINELAB_SUITE_DIR"
 
 # Read by the interpreter, numpy/BLAS or MLflow while importing, before any script line runs:
 # a run that sets them differently from the warm interpreter must start fresh.
-STARTUP_PREFIXES = ("PYTHON", "LC_", "OPENBLAS_", "OMP_", "MKL_")
+STARTUP_PREFIXES = ("PYTHON", "LC_", "OPENBLAS_", "OMP_", "MKL_", "GIT_PYTHON_")
 STARTUP_NAMES = {
     "LANG",
     "LANGUAGE",
@@ -61,8 +61,8 @@ def startup_settings(env: dict[str, str]) -> dict[str, str]:
 class WarmInterpreter:
     """``tests/warm.py`` running in the background: forks a child per request."""
 
-    def __init__(self, log: Path):
-        self.env = clean_env()
+    def __init__(self, log: Path, env: dict[str, str]):
+        self.env = env
         self.log = open(log, "ab")
         self.process = subprocess.Popen(
             [sys.executable, str(WARM)],
@@ -187,6 +187,9 @@ class Runner:
     suite_dir: Path  # shared by all workers of the session: claims and ledger
 
     def __post_init__(self):
+        # The warm interpreter's environment: the session's, as it was when the runner was made
+        # (a test's monkeypatched variables must not leak into it).
+        self.base_env = clean_env()
         self._warm: WarmInterpreter | None = None
         self._count = 0
         (self.suite_dir / "real").mkdir(parents=True, exist_ok=True)
@@ -206,14 +209,14 @@ class Runner:
             return "real"
         if real is None and claim and argv[0].startswith(str(EXAMPLES)) and self._claim_real_run(argv[0]):
             return "real"
-        if startup_settings(env) != startup_settings(clean_env()):
+        if startup_settings(env) != startup_settings(self.base_env):
             return "real"
         return "warm"
 
     @property
     def warm(self) -> WarmInterpreter:
         if self._warm is None:
-            self._warm = WarmInterpreter(self.scratch / "warm.log")
+            self._warm = WarmInterpreter(self.scratch / "warm.log", self.base_env)
         return self._warm
 
     # -- starting and finishing ----------------------------------------------------------------

@@ -65,6 +65,8 @@ PRELOAD = (
     "mlflow.store.model_registry.file_store",
     "mlflow.store.artifact.local_artifact_repo",
     "mlflow.store.artifact.mlflow_artifacts_repo",
+    "git",  # GitPython: MLflow tags each run with the script's git commit
+    "pooch",
     "winelab",
     "winelab.cli",
     "winelab.data",
@@ -139,6 +141,12 @@ def serve() -> None:
     environment = dict(os.environ)
     for name in PRELOAD:
         importlib.import_module(name)
+    # MLflow maps import names to installed distributions once per process, scanning every
+    # package's file list (about 1 s) the first time a model is logged or loaded. The map
+    # depends only on what is installed, which is the same for every script: build it here.
+    from mlflow.utils import requirements_utils
+
+    requirements_utils._init_modules_to_packages_map()
     # What importing them put into the environment (scikit-learn's KMP_* settings, with setdefault):
     # a script importing them itself would get the same on top of the environment it was given.
     IMPORTED_ENV.update(
