@@ -21,9 +21,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-import runner as runner_module
+
+# This process too (its MlflowClient and model loads): set before anything imports MLflow.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+import runner as runner_module  # noqa: E402
 from harness import EXAMPLES, REPO, Store, make_store
-from runner import SUITE_DIR_ENV, Runner, read_ledger, run_script_in
+from runner import SUITE_DIR_ENV, Runner, read_ledger, run_script_in  # noqa: E402
 
 # Left alone by the tree check: caches and the virtual environments the Makefile builds.
 NOT_CHECKED = ("__pycache__", ".pytest_cache", ".ruff_cache")

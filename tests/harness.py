@@ -100,6 +100,12 @@ class Result:
         return [line for line in self.stderr.splitlines() if line.strip() and " INFO " not in line]
 
 
+# Scripts under test send no usage telemetry, as MLflow already decides by itself on CI. Offline,
+# MLflow 3.17's telemetry thread also removes a variable from os.environ while other threads read
+# it (a rare KeyError in an artifact download); with telemetry off that thread never starts.
+NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
 def clean_env(**overrides: str | None) -> dict[str, str]:
     """os.environ without the caller's MLFLOW_* and pytest's settings, plus ``overrides`` (None unsets).
 
@@ -107,6 +113,7 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
     script, which a learner's run never has.
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PYTEST_"))}
+    env.update(NO_TELEMETRY)
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
 
