@@ -1,4 +1,11 @@
-"""examples/02_logging: tracking URI, experiments, runs by hand, logging calls, tags."""
+"""examples/02_logging: tracking URI, experiments, runs by hand, logging calls, tags.
+
+The tests that read a store back run on the three stores (``any_store``: mlruns, sqlite,
+server), each script run once per test. Where a store really behaves differently (where
+files land, ``mlflow-artifacts:/`` URIs on the server), the assertion says so. The tests of
+the stores ``uri.py`` picks itself (default, folder, file-uri) and of rejected options
+do not depend on the store under test and stay on one.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +16,18 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from harness import assert_rejected, expected_metrics
+import reference
+from harness import Store, assert_rejected, expected_metrics, predict_fresh
 from mlflow import MlflowClient
-
-from winelab import FEATURES, TARGET, split
 
 URI = "02_logging/uri.py"
 EXPERIMENT = "02_logging/experiment.py"
 RUN = "02_logging/run.py"
 ARTIFACTS = "02_logging/artifacts.py"
 TAGS = "02_logging/tags.py"
+
+# What uri.py prints for a location that is not a local path (its on_disk()).
+NOT_ON_DISK = "not on this disk ({scheme}: the server or database keeps it)"
 
 
 def printed(stdout: str, label: str) -> str:
@@ -35,11 +44,27 @@ def assert_metrics(run, alpha: float, l1_ratio: float, **split_settings) -> None
     assert 0.5 < run.data.metrics["rmse"] < 1.0
 
 
+def assert_predicts_like_a_refit(model_dir: Path, alpha: float, l1_ratio: float, n: int = 5) -> None:
+    """The model folder a script printed loads (here, from disk) and predicts what an independent refit does."""
+    model = mlflow.pyfunc.load_model(str(model_dir))
+    predictions = [float(value) for value in model.predict(reference.first_rows(n))]
+    assert predictions == pytest.approx(reference.expected_predictions(alpha, l1_ratio, n), rel=1e-9)
+
+
+def store_files(store: Store) -> Path:
+    """Where a store keeps the files of the experiments a script creates (no artifact location given)."""
+    if store.kind == "mlruns":
+        return Path(store.uri.removeprefix("file://"))  # beside the metadata, in the file store itself
+    if store.kind == "sqlite":
+        return store.workdir.resolve() / "mlruns"  # ./mlruns of the folder the script ran in
+    return store.artifacts_root  # the server's proxied-artifact folder
+
+
 # %% uri.py
 
 
 def test_uri_honours_the_environment(any_store, run_script):
-    result = run_script(URI, "--alpha", "0.4", "--l1-ratio", "0.2")
+    result = run_script(URI, "--alpha", "0.4", "--l1-ratio", "0.2", "--experiment-name", any_store.name("logging_uri"))
 
     assert printed(result.stdout, "store") == "env"
     assert printed(result.stdout, "tracking URI") == any_store.uri
@@ -51,8 +76,28 @@ def test_uri_honours_the_environment(any_store, run_script):
 
     [model] = any_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert printed(result.stdout, f"model {model.model_uri} artifact location") == model.artifact_location
-    assert Path(printed(result.stdout, "model files on disk"), "MLmodel").is_file()
+    model_dir = any_store.on_disk(model.artifact_location)
+    assert (model_dir / "MLmodel").is_file()
+    assert model_dir.is_relative_to(store_files(any_store) / run.info.experiment_id)
+    metadata = printed(result.stdout, r"metadata \(params, metrics, tags\) on disk")
+    run_files = printed(result.stdout, r"run files \(log_artifact\) on disk")
+    model_files = printed(result.stdout, "model files on disk")
+    if any_store.kind == "server":
+        # The script cannot see where the server keeps anything: it says so rather than guess a path.
+        assert metadata == NOT_ON_DISK.format(scheme="http")
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:/"), "the server proxies artifacts"
+        assert model.artifact_location.startswith("mlflow-artifacts:/")
+        assert run_files == model_files == NOT_ON_DISK.format(scheme="mlflow-artifacts")
+        assert not (any_store.workdir / "mlruns").exists(), "the client wrote no files of its own"
+    else:
+        assert metadata == str(any_store.on_disk(any_store.uri).resolve())  # the mlruns folder, or mlflow.db
+        assert run_files == str(any_store.on_disk(run.info.artifact_uri).resolve())
+        assert model_files == str(model_dir.resolve())
     assert not (any_store.workdir / "mlflow.db").exists()  # nothing went to the default store
+
+    # Loaded in a new process through the store, the model predicts what an independent refit predicts.
+    predictions = predict_fresh(any_store, model.model_uri, n=7)
+    assert predictions == pytest.approx(reference.expected_predictions(0.4, 0.2, 7), rel=1e-9)
 
 
 @pytest.mark.parametrize("how", ["option overrides the environment", "no environment"])
@@ -80,6 +125,7 @@ def test_uri_default_store_is_sqlite_in_the_working_folder(store, run_script, ho
     model_dir = workdir / "mlruns" / experiment.experiment_id / "models" / model.model_id / "artifacts"
     assert printed(result.stdout, "model files on disk") == str(model_dir)
     assert (model_dir / "MLmodel").is_file()
+    assert_predicts_like_a_refit(model_dir, 0.7, 0.7)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +150,7 @@ def test_uri_file_stores_in_the_working_folder(store, run_script, monkeypatch, m
     [run] = local.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params == {"alpha": "0.7", "l1_ratio": "0.7"}
+    assert_metrics(run, 0.7, 0.7)
     # The file store's layout: <folder>/<experiment id>/<run id>/{meta.yaml,params,metrics,tags,artifacts}
     run_dir = workdir / folder / experiment.experiment_id / run.info.run_id
     assert (workdir / folder / experiment.experiment_id / "meta.yaml").is_file()
@@ -116,6 +163,7 @@ def test_uri_file_stores_in_the_working_folder(store, run_script, monkeypatch, m
     model_dir = workdir / folder / experiment.experiment_id / "models" / model.model_id / "artifacts"
     assert printed(result.stdout, "model files on disk") == str(model_dir)
     assert (model_dir / "MLmodel").is_file()
+    assert_predicts_like_a_refit(model_dir, 0.7, 0.7)
 
 
 def test_uri_env_store_without_the_variable_fails_cleanly(store, run_script):
@@ -130,14 +178,17 @@ def test_uri_env_store_without_the_variable_fails_cleanly(store, run_script):
 
 
 def test_experiment_created_once_then_reused(any_store, run_script):
-    name = "exp_create_exp_artifact"
-    first = run_script(EXPERIMENT, "--version", "v7", "--priority", "p3", "--alpha", "0.4", "--l1-ratio", "0.2")
-    second = run_script(EXPERIMENT, "--version", "v8", "--alpha", "0.4", "--l1-ratio", "0.2")
+    name = any_store.name("exp_create_exp_artifact")
+    common = ("--alpha", "0.4", "--l1-ratio", "0.2", "--experiment-name", name)
+    first = run_script(EXPERIMENT, "--version", "v7", "--priority", "p3", *common)
+    second = run_script(EXPERIMENT, "--version", "v8", *common)
     assert f"created experiment {name!r}" in first.stdout
     assert f"found experiment {name!r}" in second.stdout
 
     [experiment] = any_store.client.search_experiments(filter_string=f"name = '{name}'")
     workdir = any_store.workdir.resolve()
+    # A file: artifact location given at creation is kept as given by every store, the server
+    # included: it is not rewritten to mlflow-artifacts:/, so the client writes the files itself.
     assert experiment.artifact_location == (workdir / "myartifacts").as_uri()
     assert experiment.tags == {"version": "v7", "priority": "p3"}  # set at creation only
     assert experiment.lifecycle_stage == "active"
@@ -149,28 +200,41 @@ def test_experiment_created_once_then_reused(any_store, run_script):
         assert printed(result.stdout, "creation time").split()[0] == str(experiment.creation_time)
         assert "'version': 'v7'" in printed(result.stdout, "tags")
 
-    runs = any_store.runs(name)
+    runs = any_store.runs("exp_create_exp_artifact")
     assert len(runs) == 2
-    for run in runs:
+    for run, result in zip(runs, (first, second), strict=True):
         assert run.info.status == "FINISHED"
         assert run.info.artifact_uri.startswith(experiment.artifact_location + "/")
+        assert printed(result.stdout, "run artifact URI") == run.info.artifact_uri
+        assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
         assert_metrics(run, 0.4, 0.2)
     # The models landed in the experiment's artifact location, not in ./mlruns.
     models = any_store.client.search_logged_models(experiment_ids=[experiment.experiment_id])
     assert len(models) == 2
+    assert {model.source_run_id for model in models} == {run.info.run_id for run in runs}
     for model in models:
+        assert model.artifact_location == f"{experiment.artifact_location}/models/{model.model_id}/artifacts"
         assert (workdir / "myartifacts" / "models" / model.model_id / "artifacts" / "MLmodel").is_file()
     assert not (workdir / "mlruns").exists()
+    if any_store.kind == "server":
+        # Nothing of this experiment went through the server's proxied-artifact folder.
+        assert not (any_store.artifacts_root / experiment.experiment_id).exists()
+
+    # The files in ./myartifacts are a whole model: it predicts what an independent refit predicts.
+    assert_predicts_like_a_refit(workdir / "myartifacts" / "models" / models[0].model_id / "artifacts", 0.4, 0.2)
 
 
-def test_experiment_that_was_deleted_is_reported_not_recreated(store, run_script):
-    experiment_id = store.client.create_experiment("exp_create_exp_artifact")
-    store.client.delete_experiment(experiment_id)
-    result = run_script(EXPERIMENT, ok=False)
+def test_experiment_that_was_deleted_is_reported_not_recreated(any_store, run_script):
+    name = any_store.name("exp_create_exp_artifact")
+    experiment_id = any_store.client.create_experiment(name)
+    any_store.client.delete_experiment(experiment_id)
+    result = run_script(EXPERIMENT, "--experiment-name", name, ok=False)
     assert result.returncode == 1
     assert len(result.error_lines) == 1
     assert "restore" in result.error_lines[0]
-    assert store.all_runs() == []
+    assert experiment_id in result.error_lines[0]
+    assert any_store.client.get_experiment(experiment_id).lifecycle_stage == "deleted"
+    assert any_store.all_runs() == []
 
 
 # %% run.py
@@ -178,7 +242,17 @@ def test_experiment_that_was_deleted_is_reported_not_recreated(store, run_script
 
 def test_run_started_and_ended_by_hand(any_store, run_script):
     result = run_script(
-        RUN, "--run-name", "first-try", "--description", "a hand-made run", "--alpha", "0.4", "--l1-ratio", "0.2"
+        RUN,
+        "--run-name",
+        "first-try",
+        "--description",
+        "a hand-made run",
+        "--alpha",
+        "0.4",
+        "--l1-ratio",
+        "0.2",
+        "--experiment-name",
+        any_store.name("logging_runs"),
     )
 
     [run] = any_store.runs("logging_runs")
@@ -188,6 +262,7 @@ def test_run_started_and_ended_by_hand(any_store, run_script):
     assert run.data.tags["mlflow.runName"] == "first-try"
     assert run.data.tags["mlflow.note.content"] == "a hand-made run"
     assert run.data.tags["lesson"] == "start and end a run by hand"
+    assert run.data.tags["script"] == "run.py"
     assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
     assert_metrics(run, 0.4, 0.2)
     # active_run() while it ran, None after end_run(), last_active_run() afterwards.
@@ -198,20 +273,30 @@ def test_run_started_and_ended_by_hand(any_store, run_script):
     assert printed(result.stdout, "description") == "a hand-made run"
 
 
-@pytest.mark.parametrize("status", ["KILLED", "failed"])
-def test_run_end_status_is_the_one_asked_for(store, run_script, status):
-    result = run_script(RUN, "--status", status)
+def assert_ended_with(store: Store, result, status: str) -> None:
     [run] = store.runs("logging_runs")
-    assert run.info.status == status.upper()
-    assert printed(result.stdout, "status") == status.upper()
+    assert run.info.status == status
+    assert printed(result.stdout, "status") == status
     assert run.info.end_time is not None
     # No --run-name: MLflow made one up (adjective-animal-number).
     assert re.fullmatch(r"[a-z]+-[a-z]+-\d+", run.info.run_name)
     assert run.data.tags["mlflow.note.content"].startswith("ElasticNet run")
 
 
+def test_run_end_status_is_the_one_asked_for(any_store, run_script):
+    result = run_script(RUN, "--status", "KILLED", "--experiment-name", any_store.name("logging_runs"))
+    assert_ended_with(any_store, result, "KILLED")
+
+
+def test_run_end_status_is_not_case_sensitive(store, run_script):
+    # Parsing the option is the script's, not the store's: one store is enough.
+    result = run_script(RUN, "--status", "failed")
+    assert_ended_with(store, result, "FAILED")
+
+
 def test_run_that_fails_after_start_is_ended_failed(any_store, run_script):
-    result = run_script(RUN, "--fail", "--status", "FINISHED", ok=False)
+    experiment_name = any_store.name("logging_runs")
+    result = run_script(RUN, "--fail", "--status", "FINISHED", "--experiment-name", experiment_name, ok=False)
     assert result.returncode == 1
     assert len(result.error_lines) == 1
     assert "FAILED" in result.error_lines[0]
@@ -224,17 +309,19 @@ def test_run_that_fails_after_start_is_ended_failed(any_store, run_script):
 # %% artifacts.py
 
 
-def test_artifacts_params_metrics_files_and_figure(any_store, run_script, wine, tmp_path):
-    settings = {"alpha": 0.4, "l1_ratio": 0.2, "test_size": 0.3, "seed": 7}
+def test_artifacts_params_metrics_files_and_figure(any_store, run_script, tmp_path):
+    settings = {"test_size": 0.3, "seed": 7}
     result = run_script(
-        ARTIFACTS, "--alpha", "0.4", "--l1-ratio", "0.2", "--test-size", "0.3", "--seed", "7", "--steps", "4"
+        ARTIFACTS,
+        *("--alpha", "0.4", "--l1-ratio", "0.2", "--test-size", "0.3", "--seed", "7", "--steps", "4"),
+        *("--experiment-name", any_store.name("logging_artifacts")),
     )
 
     [run] = any_store.runs("logging_artifacts")
     client = any_store.client
     assert run.info.status == "FINISHED"
     assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.3", "seed": "7"}
-    assert_metrics(run, 0.4, 0.2, test_size=0.3, seed=7)
+    assert_metrics(run, 0.4, 0.2, **settings)
 
     # The stepped metric: alpha halved at each of the 4 steps, rmse computed here independently.
     history = sorted(client.get_metric_history(run.info.run_id, "path_rmse"), key=lambda m: m.step)
@@ -242,7 +329,7 @@ def test_artifacts_params_metrics_files_and_figure(any_store, run_script, wine, 
     assert [m.step for m in history] == [0, 1, 2, 3]
     assert [m.value for m in alphas] == pytest.approx([0.4, 0.2, 0.1, 0.05])
     for metric in history:
-        expected = expected_metrics(0.4 / 2**metric.step, 0.2, test_size=0.3, seed=7)["rmse"]
+        expected = expected_metrics(0.4 / 2**metric.step, 0.2, **settings)["rmse"]
         assert metric.value == pytest.approx(expected, rel=1e-9)
     assert history[0].value == pytest.approx(run.data.metrics["rmse"])
     assert history[-1].value < history[0].value  # less regularisation fits better here
@@ -261,27 +348,38 @@ def test_artifacts_params_metrics_files_and_figure(any_store, run_script, wine, 
             run_id=run.info.run_id, artifact_path=path, tracking_uri=any_store.uri, dst_path=str(tmp_path / "dl")
         )
 
-    columns = FEATURES + [TARGET]
-    train_x, test_x, train_y, test_y = split(wine, test_size=settings["test_size"], seed=settings["seed"])
+    columns = reference.FEATURES + [reference.TARGET]
+    train_x, test_x, train_y, test_y = reference.split(**settings)
     for name, (x, y) in {"train": (train_x, train_y), "test": (test_x, test_y)}.items():
         frame = pd.read_csv(download(f"data/splits/{name}.csv"))
         assert list(frame.columns) == columns  # 12 columns, no "Unnamed: 0" index column
-        expected = x.assign(**{TARGET: y}).reset_index(drop=True)
+        expected = x.assign(**{reference.TARGET: y}).reset_index(drop=True)
         pd.testing.assert_frame_equal(frame, expected, check_exact=False, rtol=1e-12)
     full = pd.read_csv(download("data/red-wine-quality.csv"))
     assert list(full.columns) == columns
-    assert len(full) == len(wine)
+    pd.testing.assert_frame_equal(full, reference.wine(), check_exact=False, rtol=1e-12)  # all 1,599 wines
     assert Path(download("plots/predicted_vs_actual.png")).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     assert printed(result.stdout, "artifact URI") == run.info.artifact_uri
     assert printed(result.stdout, "train split URI") == f"{run.info.artifact_uri}/data/splits/train.csv"
+
+    # Where the files went: beside the store, or through the server into its artifact folder.
+    run_dir = any_store.on_disk(run.info.artifact_uri)
+    assert run_dir.is_relative_to(store_files(any_store) / run.info.experiment_id)
+    assert (run_dir / "data" / "splits" / "train.csv").is_file()
+    assert (run_dir / "plots" / "predicted_vs_actual.png").stat().st_size == figure.file_size
+    if any_store.kind == "server":
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:/"), "the server proxies artifacts"
+        assert not (any_store.workdir / "mlruns").exists(), "the client wrote no files of its own"
 
 
 # %% tags.py
 
 
 def test_tags_and_system_tags(any_store, run_script):
-    result = run_script(TAGS, "--version", "2.5", "--environment", "staging")
+    result = run_script(
+        TAGS, "--version", "2.5", "--environment", "staging", "--experiment-name", any_store.name("logging_tags")
+    )
 
     [run] = any_store.runs("logging_tags")
     tags = run.data.tags
@@ -299,6 +397,8 @@ def test_tags_and_system_tags(any_store, run_script):
     for key, value in tags.items():
         assert f"  {key} = {value}" in result.stdout
     assert result.stdout.index("your tags:") < result.stdout.index("system tags")
+    assert run.data.params == {"alpha": "0.7", "l1_ratio": "0.7"}
+    assert_metrics(run, 0.7, 0.7)
 
 
 # %% bad input: one line, exit 2, nothing recorded
