@@ -7,6 +7,8 @@ Two questions, one experiment each:
 * ``multiple_runs_l1_ratio``: how does the L1/L2 mix matter?
   One run per ``--l1-ratios`` value, ``alpha`` fixed at ``--alpha``.
 
+(``--experiment-prefix`` changes the common start of both names.)
+
 Nothing special is needed to do this: ``mlflow.set_experiment`` switches the
 experiment new runs go to, and every run is started and ended in turn. Each
 run gets a readable name built from its parameters (``alpha-0.5_l1-0.1``),
@@ -35,12 +37,18 @@ def main() -> None:
         alphas_help="alphas tried in the first experiment",
         l1_ratios_help="l1_ratios tried in the second experiment",
     )
+    parser.add_argument(
+        "--experiment-prefix",
+        default="multiple_runs",
+        metavar="PREFIX",
+        help="the two experiments are PREFIX_alpha and PREFIX_l1_ratio (default: %(default)s)",
+    )
     args = parser.parse_args()
 
     data = split(load_wine(), test_size=args.test_size, seed=args.seed)
     plan = {
-        "multiple_runs_alpha": [(alpha, args.l1_ratio) for alpha in args.alphas],
-        "multiple_runs_l1_ratio": [(args.alpha, l1_ratio) for l1_ratio in args.l1_ratios],
+        f"{args.experiment_prefix}_alpha": [(alpha, args.l1_ratio) for alpha in args.alphas],
+        f"{args.experiment_prefix}_l1_ratio": [(args.alpha, l1_ratio) for l1_ratio in args.l1_ratios],
     }
 
     for experiment_name, settings in plan.items():
