@@ -91,8 +91,8 @@ def whole_suite(config) -> bool:
         chosen <= testpaths | {str(REPO)}
         and not config.getoption("keyword")
         and not config.getoption("markexpr")
-        and not config.getoption("lf")
-        and not config.getoption("deselect")
+        and not config.getoption("lf", default=False)
+        and not config.getoption("deselect", default=None)
     )
 
 

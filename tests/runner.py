@@ -259,6 +259,8 @@ class Runner:
             process = Process("real", popen.pid, out, err, argv, cwd, before)
             process._popen = popen
         else:
+            for path in {out, err}:  # there at once, as with a real process, for a test that reads them
+                path.write_bytes(b"")
             request = {"argv": argv, "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
             request["new_session"] = new_session
             process = Process("warm", self.warm.spawn(request), out, err, argv, cwd, before)

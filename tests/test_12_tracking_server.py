@@ -245,7 +245,8 @@ def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
         "print('health', urllib.request.urlopen(url + '/health').read().decode(), url)"
     )
     result = runner.current().run(
-        [str(script_path(SERVER)), "--dir", "srv", "--run", "--", sys.executable, "-c", check],
+        # --dir: the script's default folder name, which .gitignore knows (a learner runs it in the repository)
+        [str(script_path(SERVER)), "--dir", "mlflow-server", "--run", "--", sys.executable, "-c", check],
         cwd=tmp_path,
         env=clean_env(),
         timeout=240,
@@ -256,14 +257,16 @@ def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
     assert "server stopped" in result.stdout
     assert_gone(int(pid))
     assert refused(url)
-    assert (tmp_path / "srv" / "mlflow.db").is_file()
+    assert (tmp_path / "mlflow-server" / "mlflow.db").is_file()
 
 
 def test_server_script_stops_cleanly_on_sigterm(tmp_path):
-    log = tmp_path / "server.out"
-    argv = [str(script_path(SERVER)), "--dir", "srv", "--port", str(free_port())]
+    log = tmp_path / "server.out"  # the test's own file, outside the script's working folder
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    argv = [str(script_path(SERVER)), "--dir", "mlflow-server", "--port", str(free_port())]
     env = clean_env(PYTHONUNBUFFERED="1")
-    process = runner.current().start(argv, cwd=tmp_path, env=env, stdout=log, merge_stderr=True)
+    process = runner.current().start(argv, cwd=workdir, env=env, stdout=log, merge_stderr=True)
     pid = None
     try:
         deadline = time.monotonic() + 180

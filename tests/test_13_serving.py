@@ -15,12 +15,12 @@ import signal
 import time
 
 import pytest
+import reference
 import requests
 import runner
 from harness import Store, assert_rejected, clean_env, script_path
 from runner import run_script_in
 
-from winelab import FEATURES
 from winelab.servers import Service, free_port, stop, wait_for_http
 
 SERVE = "13_serving/serve_model.py"
@@ -102,20 +102,14 @@ def pyfunc_predictions(store: Store, model_uri: str, rows, monkeypatch) -> list[
 
 
 def expected_predictions(rows) -> list[float]:
-    """serve_model.py's model, fitted here independently."""
-    from sklearn.linear_model import ElasticNet
-
-    from winelab import load_wine, split
-
-    train_x, _, train_y, _ = split(load_wine(), test_size=0.25, seed=42)
-    model = ElasticNet(alpha=0.4, l1_ratio=0.2, random_state=42).fit(train_x, train_y)
-    return [float(value) for value in model.predict(rows)]
+    """serve_model.py's model, fitted here independently (tests/reference.py)."""
+    return reference.expected_predictions(0.4, 0.2, rows)
 
 
-def test_every_payload_format_gets_the_pyfunc_predictions(served, wine, monkeypatch):
+def test_every_payload_format_gets_the_pyfunc_predictions(served, monkeypatch):
     service, store, model_uri = served
     result = run(store, CLIENT, "--url", service.url, "--rows", "5")
-    rows = wine[FEATURES].head(5)
+    rows = reference.first_rows(5)
     loaded = pyfunc_predictions(store, model_uri, rows, monkeypatch)
     assert loaded == pytest.approx(expected_predictions(rows), rel=1e-12)
 
@@ -129,9 +123,9 @@ def test_every_payload_format_gets_the_pyfunc_predictions(served, wine, monkeypa
     assert f"GET /ping -> 200; GET /version -> {mlflow.__version__}" in result.stdout
 
 
-def test_schema_violations_get_4xx_and_mlflows_message(served, wine):
+def test_schema_violations_get_4xx_and_mlflows_message(served):
     service, store, _ = served
-    rows = wine[FEATURES].head(2)
+    rows = reference.first_rows(2)
     invocations = f"{service.url}/invocations"
     direct = {
         "missing column": requests.post(
@@ -163,14 +157,14 @@ def test_schema_violations_get_4xx_and_mlflows_message(served, wine):
         assert f"HTTP {direct[case].status_code} {direct[case].json()['error_code']}" in line
 
 
-def test_the_alias_serves_the_version_it_points_at(served, wine, monkeypatch):
+def test_the_alias_serves_the_version_it_points_at(served, monkeypatch):
     service, store, model_uri = served
     assert model_uri == f"models:/{NAME}@champion"
     champion = store.client.get_model_version_by_alias(NAME, "champion")
     assert str(champion.version) == "2"  # version 1 was registered before serve_model.py ran
     assert store.client.get_run(champion.run_id).data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
 
-    rows = wine[FEATURES].head(4)
+    rows = reference.first_rows(4)
     response = requests.post(
         f"{service.url}/invocations", json={"dataframe_split": rows.to_dict(orient="split")}, timeout=60
     )
@@ -179,11 +173,11 @@ def test_the_alias_serves_the_version_it_points_at(served, wine, monkeypatch):
     assert served_predictions != pytest.approx(pyfunc_predictions(store, f"models:/{NAME}/1", rows, monkeypatch))
 
 
-def test_batch_predict_scores_a_csv_like_the_server(served, wine, monkeypatch):
+def test_batch_predict_scores_a_csv_like_the_server(served, monkeypatch):
     _, store, model_uri = served
     result = run(store, BATCH, "--rows", "6", "--output", "batch-predictions-6rows.json")
     saved = json.loads((store.workdir / "batch-predictions-6rows.json").read_text())["predictions"]
-    rows = wine[FEATURES].head(6)
+    rows = reference.first_rows(6)
     assert saved == pytest.approx(pyfunc_predictions(store, model_uri, rows, monkeypatch), rel=1e-12)
     assert f"6 predictions in batch-predictions-6rows.json: {json.dumps(saved)}" in result.stdout
     assert "mlflow models predict -m models:/wine-serving@champion -i batch-input.csv -t csv" in result.stdout

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import reference
 import remote_fixtures
 import requests
 from harness import Store as HarnessStore
@@ -100,7 +101,7 @@ def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack,
 
     # Loaded back through the server (which reads it from S3) in a fresh process.
     predictions = predict_fresh(HarnessStore("remote", url, tmp_path), model.model_uri, n=4)
-    assert len(predictions) == 4 and all(3 <= value <= 8 for value in predictions)
+    assert predictions == pytest.approx(reference.expected_predictions(0.4, 0.2, 4), rel=1e-9)  # an independent refit
 
     # %% Chapter 03: several experiments and runs in one process
     run_against(
