@@ -5,18 +5,31 @@
 
 PYTHON ?= python3
 VENV ?= .venv
+# Supported Pythons: requirements.txt is one lock for all of them (make requirements).
+PY_MIN := 3.10
+PY_MAX := 3.13
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+# make test-pythons: versions (found as pythonX.Y on PATH or under pyenv) or interpreter paths
+PYTHONS ?= $(PY_MIN) $(PY_MAX)
+PYTHONS_TESTS ?= $(sort $(wildcard tests/test_0[1-6]_*.py))
+PYTHONS_PYTEST_ARGS ?= -n auto
+REQUIREMENTS_ARGS ?=
+# uv builds the test-pythons venvs when this is an executable (it comes with requirements.txt), else pip
+UV ?= $(BIN)/uv
 
-.PHONY: setup system-deps data demo test bench test-newest lint format requirements clean
+.PHONY: setup system-deps data demo test bench test-newest test-pythons lint format requirements clean
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.10 needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	@$(PYTHON) -c 'import sys; low, high = [tuple(map(int, v.split("."))) for v in ("$(PY_MIN)", "$(PY_MAX)")]; \
+	found = "Python %s (%s)" % (sys.version.split()[0], sys.executable); \
+	sys.version_info[:2] > high and sys.stderr.write("warning: %s is newer than the tested $(PY_MIN) to $(PY_MAX); carrying on\n" % found); \
+	sys.exit("error: Python $(PY_MIN) to $(PY_MAX) needed, found %s; install one (python.org, your package manager, or pyenv install $(PY_MAX)), then: make setup PYTHON=python$(PY_MAX)" % found if sys.version_info[:2] < low else None)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -46,6 +59,54 @@ bench: data
 test-newest: data
 	$(BIN)/python -m winelab.newest -- $(PYTEST_ARGS)
 
+# The chapter 01-06 tests on each Python of PYTHONS (default: the lowest and highest
+# supported; .venv's Python is make test's), each in its own $(VENV)-pyX.Y built with uv
+# (pip without it) and rebuilt when the pins change. Prints build and test seconds per
+# Python. A Python not found is skipped with a line saying so, an error when CI=true.
+test-pythons: data
+	@root=$${PYENV_ROOT:-$$HOME/.pyenv}; failed=0; summary=; \
+	for want in $(PYTHONS); do \
+	  python=; \
+	  for candidate in $$want python$$want $$(ls -d $$root/versions/$$want.* 2>/dev/null | sort -rV | sed 's|$$|/bin/python|'); do \
+	    if "$$candidate" -c '' >/dev/null 2>&1; then python=$$candidate; break; fi; \
+	  done; \
+	  if [ -z "$$python" ]; then \
+	    case $$want in \
+	      [0-9]*) missing="Python $$want: not found as python$$want on PATH or under $$root/versions (install it, e.g. pyenv install $$want)" ;; \
+	      *) missing="$$want: no such interpreter (give a version like $(PY_MAX) or a path to a python)" ;; \
+	    esac; \
+	    if [ "$$CI" = true ]; then \
+	      echo "error: $$missing; CI tests every supported Python" >&2; failed=1; summary="$$summary  $$want: MISSING\n"; \
+	    else \
+	      echo "skipping $$missing"; summary="$$summary  $$want: skipped, not installed\n"; \
+	    fi; \
+	    continue; \
+	  fi; \
+	  version=$$("$$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  venv=$(VENV)-py$$version; start=$$(date +%s); \
+	  if [ ! -f $$venv/.installed ] || [ requirements.txt -nt $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ] \
+	      || ! $$venv/bin/python -c '' >/dev/null 2>&1; then \
+	    echo "Python $$version ($$python): building $$venv"; \
+	    rm -rf $$venv; \
+	    if [ -x "$(UV)" ]; then \
+	      $(UV) venv --quiet --python "$$python" $$venv \
+	      && $(UV) pip install --quiet --python $$venv/bin/python -r requirements.txt \
+	      && $(UV) pip install --quiet --python $$venv/bin/python --no-deps -e .; \
+	    else \
+	      "$$python" -m venv $$venv \
+	      && $$venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+	      && $$venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .; \
+	    fi && touch $$venv/.installed \
+	    || { echo "error: could not build $$venv for Python $$version" >&2; failed=1; summary="$$summary  Python $$version: venv build FAILED\n"; continue; }; \
+	  fi; \
+	  built=$$(( $$(date +%s) - start )); start=$$(date +%s); \
+	  echo "Python $$version: $$venv ready in $$built s; pytest $(PYTHONS_PYTEST_ARGS) $(PYTHONS_TESTS)"; \
+	  if VIRTUAL_ENV=$(CURDIR)/$$venv PATH=$(CURDIR)/$$venv/bin:$$PATH $$venv/bin/python -m pytest $(PYTHONS_PYTEST_ARGS) $(PYTHONS_TESTS); \
+	  then result=passed; else result="FAILED (pytest exit $$?)"; failed=1; fi; \
+	  summary="$$summary  Python $$("$$python" -c 'import sys; print(sys.version.split()[0])'): venv $$built s, tests $$result in $$(( $$(date +%s) - start )) s\n"; \
+	done; \
+	printf "test-pythons:\n$$summary"; exit $$failed
+
 lint: setup
 	$(BIN)/ruff check src examples tests
 	$(BIN)/ruff format --check src examples tests
@@ -54,10 +115,11 @@ format: setup
 	$(BIN)/ruff format src examples tests
 	$(BIN)/ruff check --fix src examples tests
 
-# Re-pin requirements.txt after editing requirements.in.
+# Re-pin requirements.txt after editing requirements.in: one universal lock for Python
+# $(PY_MIN) and newer (environment markers where a pin differs by Python), keeping the
+# current pins where it can; REQUIREMENTS_ARGS=--upgrade moves everything to the newest.
 requirements: setup
-	$(BIN)/python -m pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(UV) pip compile --quiet --universal --python-version $(PY_MIN) requirements.in -o requirements.txt $(REQUIREMENTS_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-newest demo-store .pytest_cache
+	rm -rf $(VENV) $(VENV)-py3.* .venv-newest demo-store .pytest_cache

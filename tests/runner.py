@@ -228,7 +228,7 @@ class Runner:
         cwd: Path,
         env: dict[str, str],
         real: bool | None = None,
-        claim: bool = True,
+        claim: bool = False,
         stdout: Path | None = None,
         merge_stderr: bool = False,
         new_session: bool = False,
@@ -236,7 +236,8 @@ class Runner:
         """Start ``python *argv`` in ``cwd`` with exactly ``env``; output goes to files (``stdout`` if given).
 
         ``new_session``: its own session and process group (``start_new_session``), for a script
-        that starts servers, so the test can stop the whole group.
+        that starts servers, so the test can stop the whole group. ``claim``: this run may be the
+        script's real run of the session (``run`` passes it for runs expected to succeed).
         """
         self._count += 1
         folder = self.scratch / f"run-{self._count}"

@@ -69,7 +69,8 @@ def main() -> None:
         "'free sulfur dioxide' as int32": good.assign(**{"free sulfur dioxide": whole.astype("int32")}),
         "'free sulfur dioxide' as int64": good.assign(**{"free sulfur dioxide": whole.astype("int64")}),
         "missing column 'alcohol'": good.drop(columns=["alcohol"]),
-        "'pH' as text": good.assign(pH=good["pH"].map(str)),
+        # A string column (pandas' "string" dtype; pandas 2 would keep plain str values as objects)
+        "'pH' as text": good.assign(pH=good["pH"].map(str).astype("string")),
     }
 
     # %% Predict each batch; MLflow checks it against the signature first
