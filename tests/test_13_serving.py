@@ -62,7 +62,9 @@ def served(tmp_path_factory, migrated_db):
     env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONUNBUFFERED="1")
     log = root / "serve_model.log"
     model_server_pid = None
-    process = runner.current().start(argv, cwd=store.workdir, env=env, stdout=log, merge_stderr=True, new_session=True)
+    process = runner.current().start(
+        argv, cwd=store.workdir, env=env, stdout=log, merge_stderr=True, new_session=True, claim=True
+    )
     service = Service("serve_model", f"http://127.0.0.1:{port}", port, process, log)
     try:
         try:
