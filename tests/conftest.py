@@ -119,7 +119,7 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and ledger:
         real = sum(entry["mode"] == "real" for entry in ledger)
-        reporter.ensure_newline()
+        reporter.write("\n")
         reporter.write_line(f"script runs: {real} real processes, {len(ledger) - real} warm (forked)")
     for problem in problems:
         if reporter is not None:
