@@ -22,7 +22,10 @@ the process by SIGINT, non-daemon threads are joined and ``atexit`` handlers run
 The parent answers ``{"pid": N}`` when a child starts and ``{"pid": N, "exit": code}``
 when it ends (``code`` as ``subprocess`` reports it: negative for a signal).
 It exits when its standard input closes. It never touches a tracking store
-itself, so no MLflow client, store or cache exists before a fork.
+itself, so no MLflow client, store or connection exists before a fork. Besides
+importing, it builds one cache that depends only on the installed packages
+(MLflow's module-to-distribution map), then ``gc.freeze()``s what it holds so
+that children do not copy the shared heap when they collect garbage or exit.
 """
 
 from __future__ import annotations
