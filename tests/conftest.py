@@ -186,8 +186,7 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(scope="session", autouse=True)
 def runner(tmp_path_factory):
     """This worker's runner (tests/runner.py): real or warm, with the checks every run gets."""
-    suite_dir = Path(os.environ.get(SUITE_DIR_ENV) or tmp_path_factory.mktemp("suite"))
-    the_runner = Runner(tmp_path_factory.mktemp("runner"), suite_dir)
+    the_runner = Runner(tmp_path_factory.mktemp("runner"), Path(os.environ[SUITE_DIR_ENV]))  # pytest_configure's
     runner_module.CURRENT = the_runner
     yield the_runner
     runner_module.CURRENT = None

@@ -183,10 +183,9 @@ print(json.dumps([float(value) for value in model.predict(rows)]))
 def predict_fresh(store: Store, model_uri: str, n: int = 5) -> list[float]:
     """Load ``model_uri`` from ``store`` in a fresh Python process and predict the first ``n`` wines."""
     import reference
-
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri, **store.env)
     import runner
 
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri, **store.env)
     args = [model_uri, str(reference.csv_path()), json.dumps(reference.FEATURES), str(n)]
     result = runner.current().run(["-c", PREDICT_SNIPPET, *args], cwd=store.workdir, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])

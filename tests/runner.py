@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import DEPRECATION, EXAMPLES, Result, clean_env, not_ignored
+from harness import DEPRECATION, EXAMPLES, Result, clean_env, not_ignored, script_path
 
 WARM = Path(__file__).with_name("warm.py")
 SUITE_DIR_ENV = "WINELAB_SUITE_DIR"
@@ -77,7 +77,6 @@ class WarmInterpreter:
         self._started: dict[str, int] = {}
         ready = self._next_message(timeout=180)
         assert ready is not None and "ready" in ready, f"warm interpreter did not start; see {log}"
-        self.import_seconds = ready["ready"]
 
     def _next_message(self, timeout: float | None) -> dict | None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -111,10 +110,10 @@ class WarmInterpreter:
         """The child's exit code once it has ended; None if it is still running after ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while pid not in self._exits:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            # With timeout=0 (poll) this still reads what has already arrived.
+            if self._next_message(timeout=remaining) is None:
                 return None
-            self._next_message(timeout=remaining)
         return self._exits.pop(pid)
 
     def close(self) -> None:
@@ -331,8 +330,7 @@ def run_script_in(store, relative: str, *args: str, env: dict | None = None, **h
     (``MLFLOW_TRACKING_URI`` and the file-store opt-in), plus ``env`` (None unsets a variable).
     Keywords go to :meth:`Runner.run` (``ok``, ``timeout``, ``real``).
     """
-    argv = [str(EXAMPLES / relative), *args]
-    assert Path(argv[0]).is_file(), f"no such example: {argv[0]}"
+    argv = [str(script_path(relative)), *args]
     full_env = clean_env(**{"MLFLOW_TRACKING_URI": store.uri, **store.env, **(env or {})})
     return current().run(argv, cwd=store.workdir, env=full_env, **how)
 

@@ -99,3 +99,15 @@ def test_a_signal_from_outside_ends_both_alike(runner, tmp_path, sig):
         process.send_signal(sig)
         codes.append(runner.finish(process, ok=None).returncode)
     assert codes == [-sig, -sig]
+
+
+@pytest.mark.parametrize("real", [True, False], ids=["real", "warm"])
+def test_poll_sees_the_end_without_waiting(runner, tmp_path, real):
+    """``poll()`` (what a test's wait-for-ready loop calls) reports a finished script, real or warm."""
+    process = runner.start([str(PROBES / "exits.py"), "exit3"], cwd=tmp_path, env=clean_env(), real=real)
+    deadline = time.monotonic() + 60
+    while process.poll() is None:
+        assert time.monotonic() < deadline, f"poll() never saw the end: {process.describe()}"
+        time.sleep(0.02)
+    assert process.returncode == 3
+    assert runner.finish(process, ok=None).returncode == 3
