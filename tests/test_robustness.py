@@ -10,7 +10,9 @@ found at collection time by introspecting each script's real ``argparse``
 parser (one driver process runs each script up to its argument parsing). Each
 case then runs through the suite's runner like any other script run: forked
 from the warm interpreter, exactly as ``python script.py --opt value`` in its
-own working folder with its own fresh SQLite store.
+own working folder. The cases of a test worker share one empty SQLite store:
+a case that leaves its file unchanged, byte for byte, recorded nothing; one
+that changed it is read back through MLflow, and the store is reset.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import runner
-from harness import EXAMPLES, clean_env, expected_metrics, script_path
+from harness import EXAMPLES, Store, clean_env, expected_metrics, make_store, script_path
 
 from winelab.demo import PLAN
 from winelab.servers import free_port
@@ -285,17 +287,42 @@ def bad_option_params():
     return params
 
 
+@pytest.fixture(scope="module")
+def untouched_store(tmp_path_factory, migrated_db):
+    """One SQLite store for this worker's bad-option cases, and its bytes while it is empty.
+
+    It holds only the Default experiment and no run (read back here through MLflow). A case whose
+    script leaves the file byte for byte as it was has therefore recorded nothing; only a file
+    that changed needs reading back, and is then reset for the next case.
+    """
+    from mlflow.entities import ViewType
+
+    store = make_store("sqlite", tmp_path_factory.mktemp("bad-options"), migrated_db)
+    assert [experiment.name for experiment in store.experiments(view_type=ViewType.ALL)] == ["Default"]
+    assert store.all_runs() == []
+    db = Path(store.uri.removeprefix("sqlite:///"))
+    return store, db, db.read_bytes()
+
+
 @pytest.mark.parametrize("script, option, args", bad_option_params())
-def test_invalid_option_fails_with_one_line_and_records_nothing(store, run_script, script, option, args):
+def test_invalid_option_fails_with_one_line_and_records_nothing(untouched_store, tmp_path, script, option, args):
     assert not option.startswith("error: "), f"cannot introspect {script}'s options: {option}"
-    result = run_script(script, *args, ok=False)  # the runner: a forked process, its checks included
+    shared, db, empty = untouched_store
+    store = Store("sqlite", shared.uri, tmp_path)  # the case's own, empty, working folder
+    result = runner.run_script_in(store, script, *args, ok=False)  # a forked process, its checks included
     shown = f"{script} {' '.join(args)} -> exit {result.returncode}\n{result.stderr}"
     lines = result.error_lines
     assert len(lines) == 1, f"not one line: {shown}"
     assert option in lines[0], f"the message does not name {option}: {shown}"
-    assert store.all_runs() == [], f"recorded a run: {shown}"
-    assert [experiment.name for experiment in store.experiments()] == ["Default"], f"made an experiment: {shown}"
-    assert list(store.workdir.iterdir()) == [], f"wrote in its working folder: {shown}"
+    assert list(tmp_path.iterdir()) == [], f"wrote in its working folder: {shown}"
+    if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):  # a write, or a journal left
+        try:
+            assert store.all_runs() == [], f"recorded a run: {shown}"
+            assert [experiment.name for experiment in store.experiments()] == ["Default"], f"made an experiment: {shown}"
+        finally:
+            db.write_bytes(empty)
+            for journal in db.parent.glob(db.name + "-*"):
+                journal.unlink()
 
 
 # --- A dead tracking server: a prompt one-line failure naming the URI -------------------------

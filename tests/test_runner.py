@@ -57,6 +57,7 @@ def test_warm_child_sees_what_a_process_sees(runner, tmp_path):
 @pytest.mark.parametrize(
     "mode, code",
     [
+        ("exit2", 2),
         ("exit3", 3),
         ("exit-message", 1),
         ("raise", 1),
@@ -66,6 +67,7 @@ def test_warm_child_sees_what_a_process_sees(runner, tmp_path):
         ("thread", 0),
         ("run-example-ctrl-c", 130),
         ("stdin", 0),
+        ("left-open", 0),
     ],
 )
 def test_warm_child_ends_like_a_process(runner, tmp_path, mode, code):
@@ -83,6 +85,10 @@ def test_warm_child_ends_like_a_process(runner, tmp_path, mode, code):
         assert ("atexit ran" if mode == "atexit" else "thread done") in warm.stdout
     if mode == "stdin":
         assert warm.stdout.startswith("''\n"), "stdin is empty (/dev/null), not the runner's pipe"
+    if mode == "left-open":  # what the interpreter finalizes at exit: the script's file and objects
+        assert warm.stdout.endswith("finalized\n"), warm.stdout
+        written = [(tmp_path / mode / "mlflow-left-open.log").read_text() for mode in ("real", "warm")]
+        assert written == ["written, never closed\n"] * 2
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -13,7 +13,19 @@ def finish_later():
     print("thread done", flush=True)
 
 
+class SaysGoodbye:
+    def __del__(self):
+        print("finalized", flush=True)
+
+
 def main(mode: str) -> None:
+    global LEFT_OPEN, KEPT
+    if mode == "left-open":  # never closed: the interpreter flushes it while finalizing
+        LEFT_OPEN = open("mlflow-left-open.log", "w")  # a name .gitignore knows
+        LEFT_OPEN.write("written, never closed\n")
+        KEPT = SaysGoodbye()
+    if mode == "exit2":  # argparse's code for a bad option
+        sys.exit(2)
     if mode == "exit3":
         sys.exit(3)
     if mode == "exit-message":
