@@ -3,7 +3,8 @@
 The chapter runs once per store (module fixture ``chapter``): ``model_customization.py``
 twice into one experiment (first with a non-default split, then with the default one),
 then ``load_custom_model.py`` without ``--run-id`` (it must pick the newest run) and with
-the first run's id.
+the first run's id. Fixture ``from_code`` adds ``log_model_from_code.py`` (models from
+code) with the latest run's settings, into an experiment of its own.
 """
 
 import re
@@ -17,11 +18,23 @@ import pytest
 import reference
 import runner
 import yaml
-from harness import Result, Store, assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
+from harness import (
+    EXAMPLES,
+    Result,
+    Store,
+    assert_rejected,
+    expected_metrics,
+    predict_fresh,
+    read_mlmodel,
+    signature_inputs,
+)
 
 CUSTOMIZE = "06_custom_libraries/model_customization.py"
 LOAD = "06_custom_libraries/load_custom_model.py"
+FROM_CODE = "06_custom_libraries/log_model_from_code.py"
 EXPERIMENT = "custom_model"
+FROM_CODE_EXPERIMENT = "custom_model_from_code"
+MODEL_CODE = EXAMPLES / "06_custom_libraries" / "_wine_model_code.py"
 
 
 @dataclass
@@ -191,8 +204,79 @@ def test_no_run_yet_fails_in_one_line(store, run_script):
 
 @pytest.mark.parametrize(
     "script, option, value",
-    [(CUSTOMIZE, "--alpha", "-0.5"), (CUSTOMIZE, "--l1-ratio", "x"), (LOAD, "--bogus", "1")],
+    [
+        (CUSTOMIZE, "--alpha", "-0.5"),
+        (CUSTOMIZE, "--l1-ratio", "x"),
+        (LOAD, "--bogus", "1"),
+        (FROM_CODE, "--rows", "0"),
+    ],
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
     assert_rejected(result, store, option)
+
+
+# --- Models from code: log_model_from_code.py, once per store, beside the object-logged wrapper ---
+
+
+@pytest.fixture(scope="module")
+def from_code(chapter) -> Result:
+    """The same settings and split as the chapter's latest object-logged model (alpha 0.1, l1_ratio 0.9)."""
+    store = chapter.store
+    return runner.run_script_in(
+        store,
+        FROM_CODE,
+        *("--alpha", "0.1", "--l1-ratio", "0.9", "--rows", "4"),
+        *("--experiment-name", store.name(FROM_CODE_EXPERIMENT)),
+    )
+
+
+def test_model_from_code_is_its_source_file_not_a_pickle(chapter, from_code, tmp_path):
+    store = chapter.store
+    # MLflow warns about cloudpickle when it is handed an object (the guide's way), not for a file path.
+    assert "cloudpickle" not in from_code.stderr.lower(), from_code.stderr
+    assert "serialized using CloudPickle" in chapter.latest.stderr
+
+    [run] = store.runs(FROM_CODE_EXPERIMENT)
+    assert run.data.params == {"alpha": "0.1", "l1_ratio": "0.9"}
+    assert run.data.metrics == pytest.approx(expected_metrics(0.1, 0.9), rel=1e-9)
+    model = logged_model_of(store, run)
+    assert model.name == "wine_model_from_code"
+    assert f"model: {model.model_uri}" in from_code.stdout
+
+    # The model folder holds the code file itself and the joblib artifact; no python_model.pkl.
+    listed = {info.path for info in store.client.list_logged_model_artifacts(model.model_id)}
+    assert {"MLmodel", "_wine_model_code.py", "artifacts", "requirements.txt"} <= listed
+    assert "python_model.pkl" not in listed
+    _, latest = the_runs(store)
+    object_model = logged_model_of(store, latest)
+    assert "python_model.pkl" in {info.path for info in store.client.list_logged_model_artifacts(object_model.model_id)}
+    copied = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"{model.artifact_location}/_wine_model_code.py", dst_path=str(tmp_path), tracking_uri=store.uri
+    )
+    assert Path(copied).read_bytes() == MODEL_CODE.read_bytes()
+
+    pyfunc = read_mlmodel(store, model)["flavors"]["python_function"]
+    assert pyfunc["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert Path(pyfunc["model_code_path"]).name == "_wine_model_code.py"
+    assert "python_model" not in pyfunc
+    assert {key: value["path"] for key, value in pyfunc["artifacts"].items()} == {"model": "artifacts/model.joblib"}
+    assert "model code _wine_model_code.py" in from_code.stdout
+
+
+def test_model_from_code_predicts_as_the_object_logged_wrapper_and_a_refit(chapter, from_code):
+    store = chapter.store
+    [run] = store.runs(FROM_CODE_EXPERIMENT)
+    _, latest = the_runs(store)
+    # Fresh processes, outside the chapter folder: the model runs its own copy of the code file.
+    from_code_predictions = predict_fresh(store, logged_model_of(store, run).model_uri, n=6)
+    object_predictions = predict_fresh(store, logged_model_of(store, latest).model_uri, n=6)
+    assert from_code_predictions == object_predictions
+    assert from_code_predictions == pytest.approx(reference.expected_predictions(0.1, 0.9, 6), rel=1e-9)
+
+    # What the script printed after loading it back: the test split's first rows, as a refit predicts them.
+    refit, (_, test_x, _, test_y) = reference.refit(0.1, 0.9)
+    printed = [float(value) for value in re.findall(r"predicted (-?[\d.]+)", from_code.stdout)]
+    assert printed == pytest.approx(refit.predict(test_x.head(4)).tolist(), abs=5e-5)
+    assert [int(value) for value in re.findall(r"actual (\d+)", from_code.stdout)] == test_y.head(4).tolist()
+    assert "max difference 0.0e+00" in from_code.stdout

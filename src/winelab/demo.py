@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from winelab.servers import MLFLOW, mlflow_free_env
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 DEFAULT_STORE = REPO / "demo-store"
@@ -78,6 +80,7 @@ PLAN: list[Step] = [
     Step("05_signatures/enforcement.py"),  # checks the newest model: the inferred one
     Step("06_custom_libraries/model_customization.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("06_custom_libraries/load_custom_model.py"),
+    Step("06_custom_libraries/log_model_from_code.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("07_evaluation/evaluate_model.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),
     Step("07_evaluation/validate_against_baseline.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),  # passes
     Step("07_evaluation/validate_against_baseline.py", ("--alpha", "0.7", "--l1-ratio", "0.7")),  # rejected, printed
@@ -156,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(store)
     store.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{store / 'mlflow.db'}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
-    env["MLFLOW_TRACKING_URI"] = uri
+    env = mlflow_free_env(MLFLOW_TRACKING_URI=uri)
 
     print(f"Running {len(steps)} scripts into {uri}\n")
     results = []
@@ -186,9 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = {status: sum(result[1] == status for result in results) for status in ("ok", "FAILED", "skipped")}
     total = sum(seconds for _, _, seconds in results)
     print(f"\n{counts['ok']} ok, {counts['FAILED']} failed, {counts['skipped']} skipped, {total:.0f} s in all")
-    mlflow_cli = Path(sys.executable).with_name("mlflow")
     print("\nSee what was recorded:")
-    print(f"  {mlflow_cli} ui --backend-store-uri {uri} --port 5000")
+    print(f"  {MLFLOW} ui --backend-store-uri {uri} --port 5000")
     print("  then open http://127.0.0.1:5000")
     return 1 if counts["FAILED"] else 0
 
