@@ -90,7 +90,7 @@ test-pythons: data
 	    rm -rf $$venv; \
 	    if [ -x "$(UV)" ]; then \
 	      $(UV) venv --quiet --python "$$python" $$venv \
-	      && $(UV) pip install --quiet --python $$venv/bin/python -r requirements.txt \
+	      && $(UV) pip install --quiet --compile-bytecode --python $$venv/bin/python -r requirements.txt \
 	      && $(UV) pip install --quiet --python $$venv/bin/python --no-deps -e .; \
 	    else \
 	      "$$python" -m venv $$venv \

@@ -78,9 +78,6 @@ PRELOAD = (
     "sqlalchemy.dialects.sqlite",
     "alembic.command",  # MLflow checks a SQLite store's schema with alembic
     "alembic.config",
-    "pyarrow",  # pandas and MLflow's dataset digests
-    "pyarrow.pandas_compat",
-    "narwhals",
     "netrc",  # requests reads ~/.netrc through it
     "git",  # GitPython: MLflow tags each run with the script's git commit
     "pooch",
@@ -91,6 +88,9 @@ PRELOAD = (
     "winelab.tracking",
     "winelab.servers",
 )
+
+# What MLflow or pandas import on first use when installed (not on every Python's pins): skipped if absent.
+PRELOAD_IF_INSTALLED = ("pyarrow", "pyarrow.pandas_compat", "narwhals")
 
 IMPORTED_ENV: dict[str, str] = {}
 
@@ -159,6 +159,11 @@ def serve() -> None:
     environment = dict(os.environ)
     for name in PRELOAD:
         importlib.import_module(name)
+    for name in PRELOAD_IF_INSTALLED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     # MLflow maps import names to installed distributions once per process, scanning every
     # package's file list (about 1 s) the first time a model is logged or loaded. The map
     # depends only on what is installed, which is the same for every script: build it here.
