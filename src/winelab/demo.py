@@ -119,6 +119,8 @@ PLAN: list[Step] = [
             *("--", sys.executable, str(EXAMPLES / "15_auth/users_and_permissions.py")),
         ),
     ),
+    Step("19_tuning/optuna_search.py"),  # 15 trials: completed, pruned (KILLED) and failed child runs
+    Step("19_tuning/system_metrics.py"),
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
