@@ -13,7 +13,6 @@ opens the MLflow UI on what was recorded.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -119,8 +118,14 @@ PLAN: list[Step] = [
             *("--", sys.executable, str(EXAMPLES / "15_auth/users_and_permissions.py")),
         ),
     ),
+    Step("18_logged_models/checkpoints.py"),  # five checkpoints ranked, the best registered
+    Step("18_logged_models/datasets.py"),
+    Step("18_logged_models/pipeline.py"),
     Step("19_tuning/optuna_search.py"),  # 15 trials: completed, pruned (KILLED) and failed child runs
     Step("19_tuning/system_metrics.py"),
+    # A guide-era ./mlruns (MLflow 2.10.2) migrated to SQLite, then: which store does what read?
+    Step("20_migration/migrate_store.py", ("--replace",)),
+    Step("20_migration/where_are_my_runs.py"),
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
