@@ -8,6 +8,7 @@ built from tests/reference.py, never with the scripts' own code.
 
 import json
 import re
+from pathlib import Path
 
 import mlflow.artifacts
 import mlflow.data
@@ -285,6 +286,10 @@ def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
 
     # Loaded as a pyfunc, it predicts raw rows exactly as the pipeline fitted here.
     local = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location, tracking_uri=sqlite_store.uri)
+    # Its input example: the first raw training rows, as autolog saw them (log_input_examples=True).
+    example = json.loads((Path(local) / "input_example.json").read_text())
+    assert example["columns"] == reference.FEATURES and len(example["data"]) >= 1
+    assert example["data"] == train_x.head(len(example["data"])).to_numpy().tolist()
     rows = reference.first_rows(8)
     predictions = mlflow.pyfunc.load_model(local).predict(rows)
     np.testing.assert_allclose(predictions, expected.predict(rows), rtol=1e-12)
