@@ -21,7 +21,7 @@ REQUIREMENTS_ARGS ?=
 # uv builds the test-pythons venvs when this is an executable (it comes with requirements.txt), else pip
 UV ?= $(BIN)/uv
 
-.PHONY: setup system-deps data demo test bench test-newest test-pythons lint format requirements clean
+.PHONY: setup system-deps data demo ui test bench test-newest test-pythons lint format requirements clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,16 @@ data: setup
 
 demo: data
 	$(BIN)/python -m winelab.demo $(DEMO_ARGS)
+
+# Browse what make demo recorded: the MLflow UI on the demo store, on 127.0.0.1 only.
+UI_PORT ?= 5000
+ui: setup
+	@test -f demo-store/mlflow.db || { echo "error: no demo store in demo-store/: run make demo first" >&2; exit 1; }
+	@$(BIN)/python -c 'import socket, sys; \
+	sys.exit(socket.socket().connect_ex(("127.0.0.1", $(UI_PORT))) == 0 \
+	and "error: port $(UI_PORT) on 127.0.0.1 is taken; pick another: make ui UI_PORT=5001")'
+	@echo "MLflow UI on the demo store: http://127.0.0.1:$(UI_PORT)  (Ctrl-C stops it)"
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/demo-store/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 test: data
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)

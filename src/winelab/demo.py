@@ -195,9 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = {status: sum(result[1] == status for result in results) for status in ("ok", "FAILED", "skipped")}
     total = sum(seconds for _, _, seconds in results)
     print(f"\n{counts['ok']} ok, {counts['FAILED']} failed, {counts['skipped']} skipped, {total:.0f} s in all")
-    print("\nSee what was recorded:")
-    print(f"  {MLFLOW} ui --backend-store-uri {uri} --port 5000")
-    print("  then open http://127.0.0.1:5000")
+    print("\nSee what was recorded: make ui (then open http://127.0.0.1:5000), or")
+    print(f"  {MLFLOW} ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000")
     return 1 if counts["FAILED"] else 0
 
 
