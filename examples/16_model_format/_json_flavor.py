@@ -70,7 +70,8 @@ def save_model(sk_model, path, code_paths=None, signature=None, mlflow_model=Non
     python = platform.python_version()
     python_env = {"python": python, "build_dependencies": ["pip"], "dependencies": ["-r requirements.txt"]}
     (path / "python_env.yaml").write_text(yaml.safe_dump(python_env, sort_keys=False))
-    conda_env = {"name": "mlflow-env", "channels": ["conda-forge"], "dependencies": [f"python={python}", "pip", {"pip": requirements}]}
+    dependencies = [f"python={python}", "pip", {"pip": requirements}]
+    conda_env = {"name": "mlflow-env", "channels": ["conda-forge"], "dependencies": dependencies}
     (path / "conda.yaml").write_text(yaml.safe_dump(conda_env, sort_keys=False))
 
     # MLmodel: this flavor, and python_function pointing back at this module.

@@ -59,7 +59,8 @@ def main() -> None:
     print(f"saved with _json_flavor.save_model into {model_dir}:\n  {', '.join(files)}")
     flavors = yaml.safe_load((model_dir / "MLmodel").read_text())["flavors"]
     print("MLmodel flavors:\n  " + yaml.safe_dump(flavors, sort_keys=False).rstrip().replace("\n", "\n  "))
-    print(f"{_json_flavor.MODEL_FILE} (start):\n  " + "\n  ".join((model_dir / _json_flavor.MODEL_FILE).read_text().splitlines()[:8]))
+    head = (model_dir / _json_flavor.MODEL_FILE).read_text().splitlines()[:8]
+    print(f"{_json_flavor.MODEL_FILE} (start):\n  " + "\n  ".join(head))
 
     # %% Log it like any flavor: Model.log calls the flavor's save_model, then uploads the folder
     experiment = mlflow.set_experiment(args.experiment_name)
@@ -85,7 +86,9 @@ def main() -> None:
     print(f"\n$ mlflow {shlex.join(command)}", flush=True)
     # The CLI reads the same store through MLFLOW_TRACKING_URI (unset: ./mlflow.db, as here).
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
-    completed = subprocess.run([str(MLFLOW), *command], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [str(MLFLOW), *command], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"`mlflow models predict` failed (exit {completed.returncode}): {last}")

@@ -43,7 +43,7 @@ FILES = {
     "requirements.txt": "the pip requirements: pip_requirements as given, or what MLflow inferred",
     "input_example.json": "the input example as given (2 rows, pandas 'split' orient)",
     "serving_input_example.json": "the same rows as a request body for the scoring server's /invocations",
-    "registered_model_meta": "added by a download from a models:/ URI: registry name and version (null: not registered)",
+    "registered_model_meta": "added by a download from models:/...: registry name and version (null: not registered)",
 }
 
 
@@ -63,6 +63,8 @@ def main() -> None:
     add_output_dir(parser, "storage_format")
     args = parser.parse_args()
     out = args.output_dir
+    # Saving needs no tracking store; logging (at the end) does. Checked first, so a bad one fails at once.
+    experiment = mlflow.set_experiment(args.experiment_name)
 
     train_x, test_x, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
@@ -85,7 +87,7 @@ def main() -> None:
     # %% Load natively (the scikit-learn object) and as pyfunc (any flavor, one predict)
     native = mlflow.sklearn.load_model(str(model_dir))
     print(f"\nmlflow.sklearn.load_model -> {type(native).__name__}; coef_:")
-    for name, coef in zip(native.feature_names_in_, native.coef_):
+    for name, coef in zip(native.feature_names_in_, native.coef_, strict=True):
         print(f"  {name:<22} {coef:+.6f}")
     print(f"  intercept_              {native.intercept_:+.6f}")
     pyfunc_model = mlflow.pyfunc.load_model(str(model_dir))
@@ -114,14 +116,15 @@ def main() -> None:
         print(f"  {[round(float(p), 6) for p in pair]}")
 
     # %% Log the model to the tracking store, then download it to a folder of your choice (dst_path)
-    experiment = mlflow.set_experiment(args.experiment_name)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="storage_format") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = mlflow.sklearn.log_model(
             model, name="wine_model", signature=signature, input_example=train_x.head(2),
             pip_requirements=pip_requirements(),
         )  # fmt: skip
-    downloaded = mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(fresh(out / "downloaded")))
+    downloaded = mlflow.artifacts.download_artifacts(
+        artifact_uri=model_info.model_uri, dst_path=str(fresh(out / "downloaded"))
+    )
     print(f"\nrun {run.info.run_id}: logged {model_info.model_uri}, downloaded into {downloaded}:")
     show_files(Path(downloaded))
 
