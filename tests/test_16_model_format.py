@@ -12,7 +12,6 @@ import json
 import platform
 import re
 from importlib import metadata
-from pathlib import Path
 
 import mlflow
 import mlflow.pyfunc

@@ -118,6 +118,9 @@ PLAN: list[Step] = [
             *("--", sys.executable, str(EXAMPLES / "15_auth/users_and_permissions.py")),
         ),
     ),
+    Step("16_model_format/storage_format.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
+    Step("16_model_format/predeploy_checks.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),  # no Docker needed
+    Step("16_model_format/custom_flavor.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("18_logged_models/checkpoints.py"),  # five checkpoints ranked, the best registered
     Step("18_logged_models/datasets.py"),
     Step("18_logged_models/pipeline.py"),
