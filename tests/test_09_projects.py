@@ -19,6 +19,7 @@ WORKFLOW = "09_projects/workflow.py"
 PROJECT = EXAMPLES / "09_projects" / "wine_project"
 ENTRY_POINTS = {"main": "09_projects/wine_project/train.py", "register": "09_projects/wine_project/register.py"}
 MLFLOW = Path(sys.executable).with_name("mlflow")
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
 def project_files() -> set[Path]:
@@ -58,6 +59,95 @@ def test_entry_points_are_declared_in_mlproject():
         assert "set_experiment" not in (EXAMPLES / script).read_text()  # `--experiment-name` must decide
 
 
+def load_project_module(name: str):
+    """Import one of the project's files the way `python train.py` in the project folder would."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"wine_project_{name}", PROJECT / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_entry_points_import_only_packages_listed_in_python_env():
+    """So the environment `mlflow run` builds from python_env.yaml can run them on any machine."""
+    import ast
+    import importlib.metadata
+
+    import yaml
+
+    listed = {
+        re.split(r"[=<>!~ \[]", dep)[0].lower()
+        for dep in yaml.safe_load((PROJECT / "python_env.yaml").read_text())["dependencies"]
+    }
+    local = {path.stem for path in PROJECT.glob("*.py")}
+    providers = importlib.metadata.packages_distributions()
+    for path in PROJECT.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            else:
+                continue
+            for top in {name.split(".")[0] for name in names}:
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                dists = {dist.lower() for dist in providers.get(top, [])}
+                assert dists & listed, f"{path.name} imports {top} ({dists or 'not installed'}), not in python_env.yaml"
+
+
+def test_project_reads_the_course_data_by_default():
+    import yaml
+
+    from winelab import data
+
+    wine = load_project_module("wine")
+    assert (wine.UCI_URL, wine.SHA256) == (data.URL, data.SHA256) == (UCI_URL, data.SHA256)
+    spec = yaml.safe_load((PROJECT / "MLproject").read_text())
+    for entry_point in spec["entry_points"].values():
+        assert entry_point["parameters"]["data"]["default"] == UCI_URL
+        assert "--data {data}" in entry_point["command"]
+
+
+def test_project_download_is_sha256_checked_and_cached(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from winelab import data
+
+    good = data.fetch().read_bytes()
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "good.csv").write_bytes(good)
+    (www / "bad.csv").write_bytes(good.replace(b"7.4", b"7.5", 1))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    wine = load_project_module("wine")
+    try:
+        monkeypatch.setenv("WINELAB_DATA_DIR", str(tmp_path / "bad-cache"))
+        with pytest.raises(SystemExit, match=r"error: wine data not available from .*bad.csv: .*(hash|SHA256)"):
+            wine.load_wine(f"{base}/bad.csv")
+        assert not list((tmp_path / "bad-cache").glob("*.csv"))  # the bad download is not kept
+
+        monkeypatch.setenv("WINELAB_DATA_DIR", str(tmp_path / "cache"))
+        frame = wine.load_wine(f"{base}/good.csv")
+        assert (tmp_path / "cache" / data.FILENAME).read_bytes() == good
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The server is gone: the checked copy in the cache is used, and it is the course's data.
+    again = wine.load_wine(f"{base}/good.csv")
+    assert again.equals(frame) and frame.equals(data.load_wine())
+    assert wine.load_wine(str(tmp_path / "cache" / data.FILENAME)).equals(frame)  # a file path, read as is
+    with pytest.raises(SystemExit, match="no such data file"):
+        wine.load_wine(str(tmp_path / "missing.csv"))
+
+
 def test_mlflow_run_command_records_params_tags_and_metrics(store, run_script):
     before = project_files()
     result = run_script(RUN_CLI, "--alpha", "0.4", "--l1-ratio", "0.2")
@@ -65,7 +155,7 @@ def test_mlflow_run_command_records_params_tags_and_metrics(store, run_script):
     assert re.search(r"^\$ \S*mlflow run \S*wine_project -P alpha=0.4 .*--env-manager local$", result.stdout, re.M)
     [run] = store.all_runs()  # the entry point joined the run MLflow opened: no second run
     assert store.client.get_experiment(run.info.experiment_id).name == "wine_project"
-    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.25", "seed": "42"}
+    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.25", "seed": "42", "data": UCI_URL}
     assert_project_run(run, "main")
     assert_metrics(run, 0.4, 0.2)
     [model] = store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
@@ -78,7 +168,7 @@ def test_projects_run_api_uses_the_named_experiment(store, run_script):
 
     [run] = store.runs("api_runs")
     assert f"run {run.info.run_id}: FINISHED" in result.stdout
-    assert run.data.params == {"alpha": "0.1", "l1_ratio": "0.5", "test_size": "0.25", "seed": "42"}
+    assert run.data.params == {"alpha": "0.1", "l1_ratio": "0.5", "test_size": "0.25", "seed": "42", "data": UCI_URL}
     assert_project_run(run, "main")
     assert_metrics(run, 0.1, 0.5)
     assert len(store.all_runs()) == 1

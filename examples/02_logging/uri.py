@@ -87,7 +87,6 @@ def main() -> None:
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)
-        # MLflow 2.x: log_model(sk_model, artifact_path="wine_model"); 3.x names the model instead.
         model_info = mlflow.sklearn.log_model(
             sk_model=model,
             name="wine_model",

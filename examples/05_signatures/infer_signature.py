@@ -40,7 +40,6 @@ def main() -> None:
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="infer_signature") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)
-        # MLflow 2.x: log_model(lr, "model", ...); 3.x names the model with name= instead.
         model_info = mlflow.sklearn.log_model(
             sk_model=model,
             name="wine_model",
