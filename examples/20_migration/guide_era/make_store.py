@@ -1,17 +1,18 @@
 """Make the chapter's guide-era store: a small ./mlruns folder written by MLflow 2.10.2, the guide's version.
 
-Not a lesson script: it runs once, with MLflow 2.10.2 in a throwaway venv, and
-its output is committed as ``examples/20_migration/guide_era/mlruns-2.10.2/``
-(renamed from ``mlruns`` so that .gitignore does not hide it). The commands that
-made the committed copy (Python 3.11, 2026-11-27)::
+Not a lesson script: it ran once, with MLflow 2.10.2 in a throwaway venv, and
+its ./mlruns is committed as ``guide_era/mlruns-2.10.2.tar.gz`` (a tarball: git
+would drop the empty folders, e.g. a run's ``artifacts/``, that MLflow 3's file
+store requires). The commands that made it (Python 3.11, 2026-11-27), from the
+repository root::
 
     python3.11 -m venv /tmp/mlflow210
     /tmp/mlflow210/bin/pip install mlflow==2.10.2 scikit-learn pandas
-    rm -rf /tmp/guide-era-project && mkdir /tmp/guide-era-project && cd /tmp/guide-era-project
-    /tmp/mlflow210/bin/python /work/main/examples/20_migration/guide_era/make_store.py \\
-        --csv ~/.cache/winelab/winequality-red.csv
-    rm -rf /work/main/examples/20_migration/guide_era/mlruns-2.10.2
-    cp -r mlruns /work/main/examples/20_migration/guide_era/mlruns-2.10.2
+    rm -rf /tmp/guide-era-project && mkdir /tmp/guide-era-project
+    (cd /tmp/guide-era-project && /tmp/mlflow210/bin/python "$OLDPWD/examples/20_migration/guide_era/make_store.py" \\
+        --csv ~/.cache/winelab/winequality-red.csv)
+    tar -C /tmp/guide-era-project --sort=name --owner=0 --group=0 --numeric-owner \\
+        -czf examples/20_migration/guide_era/mlruns-2.10.2.tar.gz mlruns
 
 No tracking URI is set, so MLflow 2.10 writes to ./mlruns, as in the guide. The
 file store records absolute paths (``file:///tmp/guide-era-project/mlruns/...``)
