@@ -151,22 +151,15 @@ def flow(standin, tmp_path_factory, migrated_db) -> Flow:
     def deploy(*args: str) -> Result:
         return runner.run_script_in(store, DEPLOY, *args, env=standin.env)
 
-    import time as t
-
-    t0 = t.monotonic()
-    created = deploy(*DEPLOY_ARGS)
-    print("created", t.monotonic() - t0)  # no champion yet: registers version 1 (alpha 0.7, l1_ratio 0.7)
+    created = deploy(*DEPLOY_ARGS)  # no champion yet: registers version 1 (alpha 0.7, l1_ratio 0.7)
     after_create = aws_state(standin)
     promoted = runner.run_script_in(store, PROMOTE, "--model-name", NAME, "--alpha", "0.1", "--l1-ratio", "0.9")
-    print("promoted", t.monotonic() - t0)
     updated = deploy(*DEPLOY_ARGS)
-    print("updated", t.monotonic() - t0)
     after_update = aws_state(standin)
     unchanged = deploy(*DEPLOY_ARGS)
     after_unchanged = aws_state(standin)
     deleted = deploy("--delete", "--region", REGION, "--deployment-name", DEPLOYMENT, "--bucket", BUCKET)
     after_delete = aws_state(standin)
-    print("deleted", t.monotonic() - t0)
     return Flow(
         store, created, after_create, promoted, updated, after_update, unchanged, after_unchanged, deleted, after_delete
     )
