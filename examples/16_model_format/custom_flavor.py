@@ -47,6 +47,8 @@ def main() -> None:
     add_output_dir(parser, "custom_flavor")
     args = parser.parse_args()
     out = args.output_dir.resolve()
+    # Saving needs no tracking store; logging (below) does. Checked first, so a bad one fails at once.
+    experiment = mlflow.set_experiment(args.experiment_name)
 
     train_x, test_x, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
@@ -63,7 +65,6 @@ def main() -> None:
     print(f"{_json_flavor.MODEL_FILE} (start):\n  " + "\n  ".join(head))
 
     # %% Log it like any flavor: Model.log calls the flavor's save_model, then uploads the folder
-    experiment = mlflow.set_experiment(args.experiment_name)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="custom_flavor") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = _json_flavor.log_model(

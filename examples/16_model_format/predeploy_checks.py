@@ -59,7 +59,6 @@ def main() -> None:
     add_output_dir(parser, "predeploy_checks")
     args = parser.parse_args()
     out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
 
     # %% Log the model with an input example: MLflow also stores it as a request body
     train_x, _, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
@@ -74,6 +73,7 @@ def main() -> None:
     # The logged model's folder in the artifact store (update-pip-requirements refuses models:/ URIs).
     location = mlflow.get_logged_model(model_info.model_id).artifact_location
     print(f"run {run.info.run_id}: logged {model_info.model_uri}\n  files at {location}")
+    out.mkdir(parents=True, exist_ok=True)
 
     # %% Validate the model's own request example, as the scoring server would parse it, then predict
     serving_input = mlflow.artifacts.download_artifacts(f"{location}/serving_input_example.json", dst_path=str(out))
