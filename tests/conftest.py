@@ -232,7 +232,7 @@ def worker_server(tmp_path_factory, migrated_db):
 
     Tests share it and keep apart by experiment names (``Store.name``), never by restarting it.
     """
-    from winelab.servers import mlflow_server
+    from servers_fixtures import mlflow_server
 
     root = tmp_path_factory.mktemp("worker-server")
     shutil.copyfile(migrated_db, root / "mlflow.db")  # skips the schema migration at startup

@@ -4,22 +4,25 @@
 
 ``proxied_stack``: PostgreSQL + SeaweedFS S3 + ``mlflow server`` (proxied
 artifacts), started once per module and stopped afterwards, also on failure.
-``basic_auth_server``: ``mlflow server --app-name basic-auth`` on SQLite.
+``basic_auth_server``: chapter 15's ``auth_server.py`` (``mlflow server --app-name
+basic-auth`` on SQLite) for the module, stopped at the end with a plain ``kill``.
 ``postgres``: skips (fails under CI) a test where PostgreSQL is missing (see services.py).
 """
 
 from __future__ import annotations
 
 import shlex
-import socket
+import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import runner
 import services
 from harness import Result, clean_env, script_path
+from servers_fixtures import assert_gone, kill_leftovers, port_closed, start_script, stop_script
 
-from winelab.remote import Settings, auth_server, remote_stack
+from winelab.remote import Settings, remote_stack
 
 # Obviously local, test-only values (the stack binds to 127.0.0.1 and is deleted afterwards).
 TEST_SETTINGS = Settings(
@@ -46,10 +49,35 @@ def postgres() -> None:
     services.require_postgres()
 
 
+@dataclass
+class AuthServer:
+    url: str
+    pid: int  # the mlflow server's (its process group)
+    folder: Path  # the script's temporary folder: ini file, users database, store
+
+
+AUTH_READY = r"--app-name basic-auth at (http://127\.0\.0\.1:(\d+)) \(pid (\d+)\).*\n +data in (\S+)"
+
+
 @pytest.fixture(scope="module")
 def basic_auth_server(tmp_path_factory):
-    with auth_server(tmp_path_factory.mktemp("auth"), *ADMIN) as server:
-        yield server
+    """``auth_server.py`` with the admin ``ADMIN``; a plain ``kill`` at the end must leave nothing behind."""
+    cwd = tmp_path_factory.mktemp("auth")
+    env = clean_env(MLFLOW_TRACKING_USERNAME=ADMIN[0], MLFLOW_TRACKING_PASSWORD=ADMIN[1])
+    started = start_script("15_auth/auth_server.py", cwd=cwd, env=env, ready=AUTH_READY)
+    url, port, pid, folder = started.ready.groups()
+    pid = int(pid)
+    try:
+        yield AuthServer(url, pid, Path(folder))
+        result = stop_script(started, signal.SIGTERM)  # `kill <pid>`: the leak the issue reported
+        assert "interrupted" in result.stdout and "server stopped" in result.stdout
+        assert_gone(pid)  # mlflow server and its uvicorn
+        assert port_closed(int(port))
+        assert not Path(folder).exists(), "the temporary folder (ini, users database, store) is deleted"
+    finally:
+        if started.process.poll() is None:
+            started.process.kill()
+        kill_leftovers(pid)
 
 
 def run_against(
@@ -69,9 +97,3 @@ def parse_exports(text: str) -> dict[str, str]:
             key, _, value = line.removeprefix("export ").partition("=")
             found[key] = shlex.split(value)[0]
     return found
-
-
-def port_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) != 0

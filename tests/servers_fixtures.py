@@ -1,22 +1,38 @@
-"""Fixtures that start servers, shared by the server chapters' test modules.
+"""Servers for the tests, fixtures that start them, and checks that nothing of them is left.
 
-Import them into a test module (``from servers_fixtures import tracking_server``)
-or re-export them from conftest.py. Each server runs once per test module (its
-startup takes seconds) and is stopped in the fixture's teardown, also when a
-test fails.
+Import what a test module needs (``tracking_server = servers_fixtures.tracking_server``).
+Each server runs once per test module (its startup takes seconds) and is stopped
+in the fixture's teardown, also when a test fails.
+
+- :func:`mlflow_server`: the suite's own tracking server (conftest's ``worker_server``);
+- :func:`start_script` / :func:`stop_script`: a chapter's server script kept running
+  (``server.py``, ``auth_server.py``, ...) and stopped with a signal, as a learner does;
+- ``taken_port``: a port held by a bare socket or by an HTTP server that answers
+  200 to every GET, and :func:`assert_port_refused` for a script run against it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import os
+import re
 import shutil
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
+import runner
 import services
-from harness import Store, make_store
+from harness import Result, Store, clean_env, make_store, script_path
 
-from winelab.servers import Service, mlflow_server
+from winelab.servers import NO_JOB_RUNNER, Service, background, free_port, taken_message
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,16 +45,184 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass
-class TrackingServer:
-    """A running ``mlflow server`` with SQLite metadata and proxied artifacts under ``root``."""
+@contextlib.contextmanager
+def mlflow_server(root: Path) -> Iterator[Service]:
+    """``mlflow server`` on a free port: SQLite ``root/mlflow.db``, proxied artifacts in ``root/mlartifacts``."""
+    root = Path(root).resolve()
+    port = free_port()
+    command = ["mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
+    command += ["--artifacts-destination", str(root / "mlartifacts")]
+    with background("mlflow server", command, port=port, workdir=root, env=NO_JOB_RUNNER) as service:
+        yield service
 
-    service: Service
-    root: Path
+
+# %% processes
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid``."""
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process.pid)
+    return members
+
+
+def assert_gone(pid: int, timeout: float = 15) -> None:
+    """A server process (a group leader) and every process of its group have exited."""
+    deadline = time.monotonic() + timeout
+    while (alive(pid) or group_members(pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(pid), f"server process {pid} is still running"
+    assert group_members(pid) == [], f"processes of the server's group are still running: {group_members(pid)}"
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def listeners(port: int) -> set[int]:
+    """The processes listening on TCP ``port``."""
+    return {
+        connection.pid
+        for connection in psutil.net_connections(kind="tcp")
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+    }
+
+
+def started_with_port(port: int) -> list[str]:
+    """Command lines of running processes that were given ``port`` (``--port N``, ``-s3.port=N``, ...)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if re.search(rf"port[ =]{port}\b", line):
+            found.append(line)
+    return found
+
+
+# %% a chapter's server script, kept running
+
+
+@dataclass
+class Started:
+    """A server script running in its own session; ``ready`` is the match of its ready line."""
+
+    process: runner.Process
+    output: Path
+    ready: re.Match
 
     @property
-    def url(self) -> str:
-        return self.service.url
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def start_script(
+    relative: str, *args: str, cwd: Path, env: dict[str, str], ready: str, timeout: float = 240
+) -> Started:
+    """Start ``examples/<relative>`` (stdout and stderr to one file) and wait until its output matches ``ready``."""
+    output = cwd.parent / f"{cwd.name}-{Path(relative).stem}.out"  # outside the script's working folder
+    process = runner.current().start(
+        [str(script_path(relative)), *args],
+        cwd=cwd,
+        env=env,
+        stdout=output,
+        merge_stderr=True,
+        new_session=True,
+        claim=True,
+    )
+    deadline = time.monotonic() + timeout
+    while not (match := re.search(ready, output.read_text(errors="replace"))):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{relative} never printed {ready!r}:\n{output.read_text(errors='replace')}")
+        time.sleep(0.2)
+    return Started(process, output, match)
+
+
+def stop_script(started: Started, sig: int, *, group: bool = False) -> Result:
+    """Send ``sig`` to the script (``group``: to its whole process group, as a terminal's Ctrl-C does).
+
+    Then it must exit 0 (checked like every run) after stopping what it started.
+    """
+    if group:
+        os.killpg(started.process.pid, sig)
+    else:
+        started.process.send_signal(sig)
+    return runner.current().finish(started.process, timeout=90)
+
+
+def kill_leftovers(pid: int) -> None:
+    """Belt and braces after a failed test: no server group outlives the module."""
+    if group_members(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+# %% a taken port
+
+
+class _Answer200(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's hook
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(params=["bare-socket", "http-200"])
+def taken_port(request) -> Iterator[int]:
+    """A port on 127.0.0.1 held by this process: a listening socket that never answers, or an HTTP server
+    answering 200 to every GET (so ``/health`` and ``/ping`` look fine)."""
+    if request.param == "bare-socket":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            yield sock.getsockname()[1]
+        return
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer200)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def assert_port_refused(result: Result, port: int) -> None:
+    """One line naming the port and what to do, exit 1, and nothing started on that port."""
+    assert result.returncode == 1, result.stderr
+    assert result.error_lines == [f"error: {taken_message(port)}"], result.stderr
+    assert "--port" in result.error_lines[0] and str(port) in result.error_lines[0]
+    assert listeners(port) == {os.getpid()}, "only the test's own holder listens there"
+    assert started_with_port(port) == [], "no server was started for that port"
+
+
+# %% chapter 12's tracking server
+
+
+@dataclass
+class TrackingServer:
+    """A running ``server.py``: ``mlflow server`` with SQLite metadata and proxied artifacts under ``root``."""
+
+    url: str
+    pid: int  # the mlflow server's (its process group)
+    root: Path
 
     @property
     def database(self) -> Path:
@@ -61,14 +245,30 @@ class TrackingServer:
         return self.artifacts / artifact_uri[len(prefix) :].lstrip("/")
 
 
+SERVER_READY = r"ready at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)"
+
+
 @pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory, migrated_db) -> TrackingServer:
-    """One tracking server per test module (tests use their own experiment names)."""
-    root = tmp_path_factory.mktemp("tracking-server")
+def tracking_server(tmp_path_factory, migrated_db) -> Iterator[TrackingServer]:
+    """Chapter 12's ``server.py`` for the whole module; at the end a plain ``kill`` (SIGTERM) must stop it cleanly."""
+    work = tmp_path_factory.mktemp("tracking-server")
+    cwd = work / "cwd"
+    cwd.mkdir()
+    root = cwd / "mlflow-server"  # the script's default --dir (git-ignored, as a learner's run in the repo needs)
+    root.mkdir()
     shutil.copyfile(migrated_db, root / "mlflow.db")  # skips the schema migration at startup
-    # Without MLflow 3's GenAI job runner: five fewer Python processes, a faster start.
-    with mlflow_server(root, env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}) as service:
-        yield TrackingServer(service, root)
+    started = start_script("12_tracking_server/server.py", cwd=cwd, env=clean_env(), ready=SERVER_READY)
+    url, pid = started.ready.group(1), int(started.ready.group(2))
+    try:
+        yield TrackingServer(url, pid, root)
+        result = stop_script(started, signal.SIGTERM)
+        assert "interrupted" in result.stdout and "server stopped" in result.stdout
+        assert_gone(pid)
+        assert port_closed(int(url.rsplit(":", 1)[1]))
+    finally:
+        if started.process.poll() is None:
+            started.process.kill()
+        kill_leftovers(pid)
 
 
 @pytest.fixture

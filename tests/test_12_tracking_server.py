@@ -1,7 +1,8 @@
 """examples/12_tracking_server: a local tracking server, the quickstart, the four scenarios, the UI.
 
-One ``mlflow server`` per module (``tracking_server``); tests that use it get it
-as their ``store``, so ``run_script`` points ``MLFLOW_TRACKING_URI`` at it.
+The module's tracking server is the chapter's own ``server.py`` (``tracking_server``),
+stopped at the end with a plain ``kill``; tests that use it get it as their
+``store``, so ``run_script`` points ``MLFLOW_TRACKING_URI`` at it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import re
 import signal
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import requests
 import runner
 import servers_fixtures
 from harness import assert_rejected, clean_env, expected_metrics, script_path
+from servers_fixtures import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
 
 from winelab.servers import free_port
 
@@ -28,45 +29,17 @@ SCENARIOS = "12_tracking_server/four_scenarios.py"
 CHAPTER_01 = "01_tracking/basic_regression_mlflow.py"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "examples" / "12_tracking_server" / "ui_screenshot.png"
 
-# Fixtures from servers_fixtures: a module-wide server, a `store` that is that server, a browser page.
+# Fixtures from servers_fixtures: the module's server.py, a `store` that is that server, a browser page,
+# and a port held by another program.
 tracking_server = servers_fixtures.tracking_server
 store = servers_fixtures.store
 browser_page = servers_fixtures.browser_page
+taken_port = servers_fixtures.taken_port
 
-READY = re.compile(r"ready at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)")
+READY = re.compile(SERVER_READY)
 
 
 # %% helpers
-
-
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
-def assert_gone(pid: int, timeout: float = 15) -> None:
-    """The server process and every process of its group have exited."""
-    deadline = time.monotonic() + timeout
-    while (alive(pid) or group_members(pid)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not alive(pid), f"server process {pid} is still running"
-    assert group_members(pid) == [], f"processes of the server's group are still running: {group_members(pid)}"
 
 
 def refused(url: str) -> bool:
@@ -182,7 +155,10 @@ def test_ui_shows_the_experiment_and_its_run(tracking_server, store, run_script,
 # Two halves, one server each, so that `pytest -n 2` runs them side by side.
 @pytest.mark.parametrize("scenarios", [("1", "3"), ("2", "4")], ids=lambda numbers: "scenarios-" + "+".join(numbers))
 def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scenarios):
-    result = run_script(SCENARIOS, "--alpha", "0.4", "--l1-ratio", "0.2", "--scenarios", *scenarios, timeout=400)
+    port = free_port()  # the servers' port, given in one half and picked by the script in the other
+    given = ("--port", str(port)) if "4" in scenarios else ()
+    args = ("--alpha", "0.4", "--l1-ratio", "0.2", "--scenarios", *scenarios, *given)
+    result = run_script(SCENARIOS, *args, timeout=400)
     base = store.workdir / "four-scenarios"  # the script's default --dir
     blocks = re.split(r"^scenario (\d): .*$", result.stdout, flags=re.MULTILINE)[1:]
     printed = {
@@ -190,6 +166,7 @@ def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scen
             "uri": re.search(r"tracking URI: (\S+)", block).group(1),
             "metadata": Path(re.search(r"metadata: +(\S+)", block).group(1)),
             "artifacts": Path(re.search(r"artifacts: +(\S+)", block).group(1)),
+            "files": re.search(r"the model's files: ([^)]*)\)", block).group(1).split(", "),
             "run_id": (re.search(r"run_uuid=(\w+)", block) or [None, None])[1],
         }
         for number, block in zip(blocks[::2], blocks[1::2], strict=True)
@@ -218,6 +195,11 @@ def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scen
         assert (where["artifacts"] / "MLmodel").is_file(), f"scenario {number}: {where['artifacts']}"
         assert where["artifacts"].is_relative_to(artifact_root)
         assert where["uri"].startswith("http://") == (number >= 3)
+        if number == 4:
+            assert where["uri"] == f"http://127.0.0.1:{port}"
+        # The files it names are the folder's (MLflow 3 saves scikit-learn models as model.skops, not model.pkl).
+        assert where["files"] == sorted(path.name for path in where["artifacts"].iterdir())
+        assert {"MLmodel", "model.skops"} <= set(where["files"]) and "model.pkl" not in where["files"]
 
         # Each store holds the run (the servers are gone, their databases are not).
         uri = metadata_root.as_uri() if number == 1 else f"sqlite:///{metadata_root}"
@@ -260,34 +242,37 @@ def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
     assert (tmp_path / "mlflow-server" / "mlflow.db").is_file()
 
 
-def test_server_script_stops_cleanly_on_sigterm(tmp_path):
-    log = tmp_path / "server.out"  # the test's own file, outside the script's working folder
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    argv = [str(script_path(SERVER)), "--dir", "mlflow-server", "--port", str(free_port())]
-    env = clean_env(PYTHONUNBUFFERED="1")
-    process = runner.current().start(argv, cwd=workdir, env=env, stdout=log, merge_stderr=True)
-    pid = None
+def test_server_script_stops_cleanly_on_ctrl_c(tmp_path):
+    """Ctrl-C in the terminal: SIGINT to the script's process group; the server and its group go (the
+    module's server covers a plain `kill`, SIGTERM)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    port = free_port()
+    started = start_script(SERVER, "--port", str(port), cwd=work, env=clean_env(), ready=SERVER_READY)
+    url, pid = started.ready.group(1), int(started.ready.group(2))
     try:
-        deadline = time.monotonic() + 180
-        while not (ready := READY.search(log.read_text())) and time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.25)
-        assert ready, log.read_text()
-        url, pid = ready.group(1), int(ready.group(2))
+        assert url == f"http://127.0.0.1:{port}"
         assert urllib.request.urlopen(url + "/health", timeout=10).read() == b"OK"
-
-        process.send_signal(signal.SIGTERM)
-        runner.current().finish(process, timeout=60)  # exit 0, and the checks every script run gets
-        assert "server stopped" in log.read_text()
+        result = stop_script(started, signal.SIGINT, group=True)  # exit 0, and the checks every script run gets
+        assert "interrupted" in result.stdout and "server stopped" in result.stdout
         assert_gone(pid)
         assert refused(url)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if pid is not None and group_members(pid):
-            os.killpg(pid, signal.SIGKILL)
+        if started.process.poll() is None:
+            started.process.kill()
+        kill_leftovers(pid)
+
+
+# %% a port another program holds: refused before anything starts
+
+
+@pytest.mark.parametrize("script", [SERVER, SCENARIOS])
+def test_a_taken_port_is_refused_before_anything_starts(store, run_script, taken_port, script):
+    result = run_script(script, "--port", str(taken_port), ok=False)
+    assert_port_refused(result, taken_port)
+    assert list(store.workdir.iterdir()) == []  # no server folder, no scenario folders
+    assert store.all_runs() == []
+    assert result.stdout == ""  # nothing trained, no command printed
 
 
 # %% bad input

@@ -8,20 +8,21 @@ must resolve to the new version 2.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
-import time
+from dataclasses import dataclass
 
 import pytest
 import reference
 import requests
 import runner
-from harness import Store, assert_rejected, clean_env, script_path
+import servers_fixtures
+from harness import Store, assert_rejected, clean_env
 from runner import run_script_in
+from servers_fixtures import assert_gone, assert_port_refused, kill_leftovers, port_closed, start_script, stop_script
 
-from winelab.servers import Service, free_port, stop, wait_for_http
+from winelab.servers import free_port
 
 SERVE = "13_serving/serve_model.py"
 CLIENT = "13_serving/client.py"
@@ -43,6 +44,16 @@ with mlflow.start_run():
 """
 
 
+taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    pid: int  # the model server's (its process group)
+
+
 def run(store: Store, relative: str, *args: str, ok: bool = True):
     """Run an example against ``store`` (like conftest's run_script, for the module-wide store)."""
     return run_script_in(store, relative, *args, ok=ok, timeout=240)
@@ -50,7 +61,11 @@ def run(store: Store, relative: str, *args: str, ok: bool = True):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, migrated_db):
-    """``serve_model.py --alpha 0.4 --l1-ratio 0.2`` serving ``models:/wine-serving@champion`` (version 2)."""
+    """``serve_model.py --alpha 0.4 --l1-ratio 0.2`` serving ``models:/wine-serving@champion`` (version 2).
+
+    At the end, Ctrl-C as a terminal sends it (SIGINT to the script's process group) must stop
+    the model server, and the script must say so and exit 0.
+    """
     root = tmp_path_factory.mktemp("serving")
     shutil.copyfile(migrated_db, root / "mlflow.db")
     store = Store("sqlite", f"sqlite:///{root / 'mlflow.db'}", root / "work")
@@ -58,42 +73,21 @@ def served(tmp_path_factory, migrated_db):
     runner.current().run(["-c", REGISTER_V1, NAME], cwd=store.workdir, env=clean_env(MLFLOW_TRACKING_URI=store.uri))
 
     port = free_port()
-    argv = [str(script_path(SERVE)), "--port", str(port), "--alpha", "0.4", "--l1-ratio", "0.2"]
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONUNBUFFERED="1")
-    log = root / "serve_model.log"
-    model_server_pid = None
-    process = runner.current().start(
-        argv, cwd=store.workdir, env=env, stdout=log, merge_stderr=True, new_session=True, claim=True
-    )
-    service = Service("serve_model", f"http://127.0.0.1:{port}", port, process, log)
+    args = ("--port", str(port), "--alpha", "0.4", "--l1-ratio", "0.2")
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri)
+    started = start_script(SERVE, *args, cwd=store.workdir, env=env, ready=r"serving (\S+) at (\S+) \(pid (\d+)\)")
+    model_uri, url, pid = started.ready.group(1), started.ready.group(2), int(started.ready.group(3))
     try:
-        try:
-            wait_for_http(service, "/ping", timeout=300)
-            # /ping can answer a moment before serve_model.py prints its own line.
-            deadline = time.monotonic() + 60
-            while not (match := re.search(r"serving (\S+) at (\S+) \(pid (\d+)\)", log.read_text())):
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-            model_server_pid = int(match.group(3))
-            yield service, store, match.group(1)
-        finally:
-            stop(service)  # SIGTERM to its process group, as a terminal's Ctrl-C or a service manager would
-        # serve_model.py stopped its model server on SIGTERM, said so, and exited cleanly.
-        runner.current().finish(process)
-        assert "model server stopped" in log.read_text()
+        assert url == f"http://127.0.0.1:{port}"
+        yield Served(url, port, pid), store, model_uri
+        result = stop_script(started, signal.SIGINT, group=True)
+        assert "interrupted" in result.stdout and "model server stopped" in result.stdout
+        assert_gone(pid)
+        assert port_closed(port)
     finally:
-        # Belt and braces: whatever happened above, no `mlflow models serve` outlives the module.
-        if model_server_pid is not None:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    os.killpg(model_server_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.2)
-            else:
-                os.killpg(model_server_pid, signal.SIGKILL)
-                pytest.fail("serve_model.py left its model server running")
+        if started.process.poll() is None:
+            started.process.kill()
+        kill_leftovers(pid)
 
 
 def pyfunc_predictions(store: Store, model_uri: str, rows, monkeypatch) -> list[float]:
@@ -201,6 +195,15 @@ def test_batch_predict_scores_a_csv_like_the_server(served, monkeypatch):
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
     result = run_script(script, *args, ok=False)
     assert_rejected(result, store)
+
+
+def test_a_taken_port_is_refused_before_training(store, run_script, taken_port):
+    result = run_script(SERVE, "--port", str(taken_port), ok=False)
+    assert_port_refused(result, taken_port)
+    assert result.stdout == ""  # nothing trained, registered or served
+    assert store.all_runs() == []
+    assert store.client.search_registered_models() == []
+    assert list(store.workdir.iterdir()) == []
 
 
 def test_client_without_a_server_and_batch_without_a_model_fail_in_one_line(store, run_script):

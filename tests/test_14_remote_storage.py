@@ -12,9 +12,11 @@ import pytest
 import reference
 import remote_fixtures
 import requests
+import servers_fixtures
 from harness import Store as HarnessStore
-from harness import expected_metrics, predict_fresh
-from remote_fixtures import parse_exports, port_closed, run_against
+from harness import expected_metrics, predict_fresh, script_path
+from remote_fixtures import parse_exports, run_against
+from servers_fixtures import assert_port_refused, port_closed
 
 from winelab import FEATURES
 from winelab.remote import Stack, stop_stack
@@ -22,6 +24,7 @@ from winelab.servers import free_port
 
 proxied_stack = remote_fixtures.proxied_stack  # a module-scoped fixture: one stack for this module
 postgres = remote_fixtures.postgres  # skips (fails under CI) where PostgreSQL is missing
+taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
 
 STACK = "14_remote_storage/stack.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"
@@ -63,6 +66,21 @@ def bucket_keys(stack: Stack, prefix: str) -> list[str]:
     return [item["Key"] for item in answer.get("Contents", [])]
 
 
+def listed_with(exported: dict[str, str], bucket: str) -> list[str]:
+    """The README's ``aws --endpoint-url $MLFLOW_S3_ENDPOINT_URL s3 ls --recursive s3://<bucket>/``, with only
+    the variables ``stack.py env`` exported (boto3 reads the same AWS_* settings as the aws CLI)."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=exported["MLFLOW_S3_ENDPOINT_URL"],
+        aws_access_key_id=exported["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exported["AWS_SECRET_ACCESS_KEY"],
+        region_name=exported["AWS_DEFAULT_REGION"],
+    )
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
 def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack, tmp_path):
     stack, url = proxied_stack, proxied_stack.url
     # %% Chapter 01: one run with a model
@@ -98,6 +116,16 @@ def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack,
     mlmodel = stack.s3_client().get_object(Bucket=stack.settings.bucket, Key=prefix + "MLmodel")["Body"].read()
     assert f"model_id: {model.model_id}".encode() in mlmodel
     assert all(name.encode() in mlmodel for name in FEATURES)  # the signature
+
+    # stack.py env: a proxied client needs only the URI; --s3 adds what looking into the bucket needs,
+    # and the README's listing shows the model under mlartifacts/<experiment id>/models/<model id>/.
+    state = ("--state-dir", stack.state_dir)
+    assert parse_exports(run_against(STACK, "env", *state, cwd=tmp_path, env={}).stdout) == {"MLFLOW_TRACKING_URI": url}
+    exported = parse_exports(run_against(STACK, "env", "--s3", *state, cwd=tmp_path, env={}).stdout)
+    assert exported["MLFLOW_S3_ENDPOINT_URL"] == stack.s3_endpoint
+    listed = listed_with(exported, stack.settings.bucket)
+    assert {key.removeprefix(prefix) for key in listed if key.startswith(prefix)} >= MODEL_FILES
+    assert all(key.startswith("mlartifacts/") for key in listed), listed
 
     # Loaded back through the server (which reads it from S3) in a fresh process.
     predictions = predict_fresh(HarnessStore("remote", url, tmp_path), model.model_uri, n=4)
@@ -137,11 +165,24 @@ def test_stack_command_direct_mode_up_env_status_down(postgres, tmp_path):
     )
     no_settings = {key: None for key in ("WINELAB_PG_PASSWORD", "WINELAB_S3_ACCESS_KEY", "WINELAB_S3_SECRET_KEY")}
     try:
-        up = run_against(STACK, "up", "--direct", "--state-dir", str(state), cwd=work, env=no_settings, timeout=300)
+        port = free_port()
+        up = run_against(
+            STACK,
+            "up",
+            "--direct",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state),
+            cwd=work,
+            env=no_settings,
+            timeout=300,
+        )
         assert "--no-serve-artifacts --default-artifact-root s3://cli-bucket/direct" in up.stdout
         assert "cli-postgres-password" not in up.stdout  # masked
         stack = Stack.load(state)
         assert stack.settings.pg_user == "cli_user" and stack.direct
+        assert stack.url == f"http://127.0.0.1:{port}"
 
         status = run_against(STACK, "status", "--state-dir", str(state), cwd=work, env={})
         assert status.stdout.count(": running") == 3
@@ -162,6 +203,10 @@ def test_stack_command_direct_mode_up_env_status_down(postgres, tmp_path):
         assert pg_rows(stack, "SELECT count(*) FROM runs") == [(1,)]
         keys = bucket_keys(stack, f"direct/{experiment['experiment_id']}/models/")
         assert {key.rsplit("/", 1)[-1] for key in keys} >= MODEL_FILES
+        # The README's listing, with the variables `env` printed (direct mode prints them without --s3).
+        listed = listed_with(exported, "cli-bucket")
+        assert set(keys) <= set(listed)
+        assert all(key.startswith("direct/") for key in listed), listed  # not mlartifacts/: the README says so
 
         down = run_against(STACK, "down", "--state-dir", str(state), cwd=work, env={})
         assert "nothing is left running" in down.stdout
@@ -172,6 +217,17 @@ def test_stack_command_direct_mode_up_env_status_down(postgres, tmp_path):
         assert "nothing to stop" in again.stdout
     finally:
         stop_stack(state)  # whatever a failed assertion left running
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path, taken_port):
+    state = tmp_path / "state"
+    example = ("--env-file", str(script_path(STACK).with_name(".env.example")))
+    result = run_against(
+        STACK, "up", "--port", str(taken_port), "--state-dir", str(state), *example, cwd=tmp_path, env={}, ok=False
+    )
+    assert_port_refused(result, taken_port)
+    assert result.stdout == ""
+    assert not state.exists()  # no PostgreSQL cluster, no S3 server, no state recorded
 
 
 def test_stack_needs_credentials(tmp_path):
@@ -195,7 +251,7 @@ def test_stack_needs_credentials(tmp_path):
 
 
 def test_stack_bad_usage_is_one_line(tmp_path):
-    for args in (["sideways"], ["up", "--", "echo"], ["run"], []):
+    for args in (["sideways"], ["up", "--", "echo"], ["run"], [], ["up", "--s3"], ["down", "--port", "5000"]):
         result = run_against(STACK, *args, cwd=tmp_path, env={}, ok=False)
         assert result.returncode == 2 and len(result.error_lines) == 1, (args, result.stderr)
 

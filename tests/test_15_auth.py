@@ -1,19 +1,27 @@
-"""examples/15_auth: mlflow server --app-name basic-auth, users and per-experiment permissions."""
+"""examples/15_auth: mlflow server --app-name basic-auth, users and per-experiment permissions.
+
+The module's basic-auth server is the chapter's own ``auth_server.py`` (``basic_auth_server``),
+stopped at the end with a plain ``kill``, which must leave no process, port or folder behind.
+"""
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import remote_fixtures
 import requests
+import servers_fixtures
 from harness import expected_metrics, script_path
-from remote_fixtures import ADMIN, run_against
+from remote_fixtures import ADMIN, AUTH_READY, run_against
+from servers_fixtures import assert_gone, assert_port_refused, port_closed
 
 WALKTHROUGH = "15_auth/users_and_permissions.py"
 SERVER = "15_auth/auth_server.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"
 
 basic_auth_server = remote_fixtures.basic_auth_server  # module-scoped: one server for this module
+taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
 
 
 @pytest.fixture
@@ -126,5 +134,23 @@ def test_auth_server_runs_a_command_against_itself(tmp_path):
     result = run_against(
         SERVER, "--env-file", str(example), "--", sys.executable, "-c", probe, cwd=tmp_path, env={}, timeout=300
     )
-    assert result.stdout.strip().splitlines()[-1] == "401 200"
-    assert "--app-name basic-auth at http://127.0.0.1:" in result.stdout
+    assert "\n401 200\n" in result.stdout  # the command's own output: anonymous refused, the admin let in
+    assert "command exited with status 0" in result.stdout
+    # The server, its port and its temporary folder are gone once the command has ended.
+    _, port, pid, folder = re.search(AUTH_READY, result.stdout).groups()
+    assert_gone(int(pid))
+    assert port_closed(int(port))
+    assert not Path(folder).exists()
+    # The taught settings are printed, the admin's password is not.
+    assert "MLFLOW_AUTH_CONFIG_PATH=" in result.stdout
+    assert 'MLFLOW_AUTH_ADMIN_PASSWORD="$MLFLOW_TRACKING_PASSWORD"' in result.stdout
+    assert "local-admin-example" not in result.stdout  # .env.example's admin password
+    assert "--app-name basic-auth" in result.stdout
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path, taken_port):
+    env = {"MLFLOW_TRACKING_USERNAME": ADMIN[0], "MLFLOW_TRACKING_PASSWORD": ADMIN[1]}
+    result = run_against(SERVER, "--port", str(taken_port), "--", "echo", "never", cwd=tmp_path, env=env, ok=False)
+    assert_port_refused(result, taken_port)
+    assert result.stdout == ""  # no folder made, no server, no command
+    assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,8 @@ prints where the run's metadata and the model's artifacts ended up on disk:
    Here a second SQLite file and a folder stand in for them unless
    ``--postgres-uri`` / ``--s3`` are given (chapter 14 runs the real thing).
 
-Everything goes under ``--dir`` (default ``./four-scenarios``).
+Everything goes under ``--dir`` (default ``./four-scenarios``). The servers of
+scenarios 3 and 4 listen on ``--port`` (checked first; default: a free one).
 
     python examples/12_tracking_server/four_scenarios.py --dir ./four-scenarios
 """
@@ -31,11 +32,9 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.servers import mlflow_server, mlflow_server_command
+from winelab.cli import add_port_option
+from winelab.servers import NO_JOB_RUNNER, background, claim_port, stop_on_signals
 from winelab.tracking import pip_requirements
-
-# MLflow 3's server also starts a job runner for GenAI features (extra processes); tracking does not need it.
-NO_JOB_RUNNER = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 def on_disk(uri: str, proxied_root: Path | None = None) -> str:
@@ -76,41 +75,15 @@ def report(number: int, title: str, tracking_uri: str, metadata: str, note: str,
     print(f"scenario {number}: {title}")
     print(f"  tracking URI: {tracking_uri}")
     print(f"  metadata:  {metadata}  ({note})")
-    print(f"  artifacts: {artifacts}  (the model's MLmodel, model.pkl, ...)")
+    folder = Path(artifacts)
+    files = ", ".join(sorted(path.name for path in folder.iterdir())) if folder.is_dir() else "in the artifact store"
+    print(f"  artifacts: {artifacts}  (the model's files: {files})")
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="four_scenarios")
-    parser.add_argument("--dir", default="four-scenarios", help="folder for all four stores (default: %(default)s)")
-    parser.add_argument(
-        "--postgres-uri", default=None, help="scenario 4's backend store, e.g. postgresql://user:pw@host:5432/mlflowdb"
-    )
-    parser.add_argument("--s3", default=None, help="scenario 4's artifact root, e.g. s3://bucket/mlflow")
-    parser.add_argument(
-        "--scenarios",
-        type=int,
-        nargs="+",
-        choices=(1, 2, 3, 4),
-        default=[1, 2, 3, 4],
-        help="which scenarios to run (default: all)",
-    )
-    args = parser.parse_args()
-    base = Path(args.dir).resolve()
-    base.mkdir(parents=True, exist_ok=True)
-
-    # %% Train once, outside any run
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
-    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
-    trained = {
-        "model": model,
-        "params": {"alpha": args.alpha, "l1_ratio": args.l1_ratio},
-        "metrics": regression_metrics(test_y, model.predict(test_x)),
-        "signature": infer_signature(train_x, model.predict(train_x)),
-        "input_example": train_x.head(2),
-    }
-
-    for number in sorted(set(args.scenarios)):
-        SCENARIOS[number](base, args, trained)
+def show(command: list[str], hide: str | None = None) -> None:
+    """Print the command a learner would type (with the job-runner setting, and a password masked)."""
+    text = shlex.join([*(f"{key}={value}" for key, value in NO_JOB_RUNNER.items()), *command])
+    print("$ " + (text.replace(hide, "***") if hide else text))
 
 
 # %% 1. Library + file store: metadata and artifacts side by side under ./mlruns
@@ -150,8 +123,16 @@ def library_sqlite(base: Path, args, trained: dict) -> None:
 # %% 3. Local tracking server: REST to `mlflow server`, SQLite behind it, artifacts proxied
 def local_server(base: Path, args, trained: dict) -> None:
     workdir = base / "scenario3"
-    with mlflow_server(workdir, env=NO_JOB_RUNNER) as server:
-        print("$ " + shlex.join(["mlflow", *server.process.args[1:]]))
+    server_command = [
+        "mlflow", "server",
+        "--host", "127.0.0.1",
+        "--port", str(args.port),
+        "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination", str(workdir / "mlartifacts"),
+    ]  # fmt: skip
+    show(server_command)
+    with background("mlflow server", server_command, port=args.port, workdir=workdir, env=NO_JOB_RUNNER) as server:
         run, logged_model = log_training(server.url, args.experiment_name, trained)
     report(
         3,
@@ -171,23 +152,69 @@ def remote_style_server(base: Path, args, trained: dict) -> None:
     metadata_db.parent.mkdir(parents=True, exist_ok=True)
     backend = args.postgres_uri or f"sqlite:///{metadata_db}"
     artifact_root = args.s3 or (workdir / "artifact-store").as_uri()
-    options = {"backend_store_uri": backend, "default_artifact_root": artifact_root, "serve_artifacts": False}
-    hide_password = urlparse(backend).password or "\0"
-    with mlflow_server(workdir, env=NO_JOB_RUNNER, **options) as server:
-        shown = mlflow_server_command(server.port, **options)
-        print("$ " + shlex.join(["mlflow", *shown[1:]]).replace(hide_password, "***"))
+    server_command = [
+        "mlflow", "server",
+        "--host", "127.0.0.1",
+        "--port", str(args.port),
+        "--workers", "1",
+        "--backend-store-uri", backend,
+        "--no-serve-artifacts",
+        "--default-artifact-root", artifact_root,
+    ]  # fmt: skip
+    password = urlparse(backend).password
+    show(server_command, hide=password)
+    with background("mlflow server", server_command, port=args.port, workdir=workdir, env=NO_JOB_RUNNER) as server:
         run, logged_model = log_training(server.url, args.experiment_name, trained)
     report(
         4,
         "remote-style server (separate metadata DB, clients write artifacts directly)",
         server.url,
-        backend.replace(hide_password, "***") if args.postgres_uri else str(metadata_db),
+        backend.replace(password, "***") if password else str(metadata_db),
         f"the server's own database; run_uuid={run.info.run_id}",
         on_disk(logged_model.artifact_location),
     )
 
 
 SCENARIOS = {1: library_file_store, 2: library_sqlite, 3: local_server, 4: remote_style_server}
+
+
+def main() -> None:
+    parser = example_parser(__doc__, experiment="four_scenarios")
+    parser.add_argument("--dir", default="four-scenarios", help="folder for all four stores (default: %(default)s)")
+    parser.add_argument(
+        "--postgres-uri", default=None, help="scenario 4's backend store, e.g. postgresql://user:pw@host:5432/mlflowdb"
+    )
+    parser.add_argument("--s3", default=None, help="scenario 4's artifact root, e.g. s3://bucket/mlflow")
+    parser.add_argument(
+        "--scenarios",
+        type=int,
+        nargs="+",
+        choices=(1, 2, 3, 4),
+        default=[1, 2, 3, 4],
+        help="which scenarios to run (default: all)",
+    )
+    add_port_option(parser, "the servers of scenarios 3 and 4")
+    args = parser.parse_args()
+    if {3, 4} & set(args.scenarios):
+        args.port = claim_port(args.port)  # a taken port stops us here, before any training
+    stop_on_signals()  # Ctrl-C and a plain `kill` both stop a running scenario's server
+    base = Path(args.dir).resolve()
+    base.mkdir(parents=True, exist_ok=True)
+
+    # %% Train once, outside any run
+    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
+    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
+    trained = {
+        "model": model,
+        "params": {"alpha": args.alpha, "l1_ratio": args.l1_ratio},
+        "metrics": regression_metrics(test_y, model.predict(test_x)),
+        "signature": infer_signature(train_x, model.predict(train_x)),
+        "input_example": train_x.head(2),
+    }
+
+    # %% The same logging code, four times, against the four setups
+    for number in sorted(set(args.scenarios)):
+        SCENARIOS[number](base, args, trained)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import subprocess
 from pathlib import Path
 
 from winelab import FEATURES, UserError, load_wine, run_example
-from winelab.cli import positive_int
-from winelab.servers import mlflow_cli, server_parser
+from winelab.cli import positive_int, server_parser
+from winelab.servers import MLFLOW
 
 
 def main() -> None:
@@ -34,10 +34,10 @@ def main() -> None:
     load_wine()[FEATURES].head(args.rows).to_csv(args.input, index=False)
 
     # %% The batch command; it resolves models:/ URIs through MLFLOW_TRACKING_URI like the Python API
-    command = [mlflow_cli(), "models", "predict", "-m", args.model_uri, "-i", args.input, "-t", "csv"]
+    command = ["mlflow", "models", "predict", "-m", args.model_uri, "-i", args.input, "-t", "csv"]
     command += ["-o", args.output, "--env-manager", "local"]
-    print("$ " + shlex.join(["mlflow", *command[1:]]))
-    completed = subprocess.run(command, capture_output=True, text=True)
+    print("$ " + shlex.join(command))
+    completed = subprocess.run([MLFLOW, *command[1:]], capture_output=True, text=True)  # this environment's mlflow
     if completed.returncode != 0:
         lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
         raise UserError(f"mlflow models predict failed: {lines[-1] if lines else completed.returncode}")

@@ -22,8 +22,7 @@ import os
 import requests
 
 from winelab import FEATURES, UserError, load_wine, run_example
-from winelab.cli import positive_int
-from winelab.servers import server_parser
+from winelab.cli import positive_int, server_parser
 
 
 def show_error(case: str, response: requests.Response) -> None:

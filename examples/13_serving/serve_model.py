@@ -5,12 +5,14 @@ Trains the wine ElasticNet, logs it, registers it (a new version of
 Then it serves ``models:/<name>@<alias>`` on 127.0.0.1: MLflow's scoring
 server answers ``GET /ping``, ``GET /version`` and ``POST /invocations``
 (JSON or CSV rows in, ``{"predictions": [...]}`` out). Query it with
-``client.py``; Ctrl-C (or SIGTERM) stops it.
+``client.py``; Ctrl-C (or SIGTERM) stops it. ``--port`` is checked first,
+before any training (leave it out for a free one).
 
 ``--env-manager local`` serves from this Python environment; MLflow's default
 (``virtualenv``) would first build a fresh environment from the model's
 ``requirements.txt``. ``--model-uri`` serves an existing model instead of
-training one (e.g. ``models:/wine-serving/1`` or ``runs:/<run_id>/wine_model``).
+training one: a registered version (``models:/wine-serving/1``), an alias
+(``models:/wine-serving@champion``) or a logged model (``models:/m-<model id>``).
 
     python examples/13_serving/serve_model.py --port 5001
     python examples/13_serving/serve_model.py --run -- python examples/13_serving/client.py
@@ -26,15 +28,8 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.servers import (
-    add_server_options,
-    command_from_argv,
-    free_port,
-    model_server,
-    models_serve_command,
-    raise_on_sigterm,
-    run_or_wait,
-)
+from winelab.cli import add_server_options, command_from_argv
+from winelab.servers import background, claim_port, run_or_wait, stop_on_signals
 from winelab.tracking import pip_requirements
 
 
@@ -72,19 +67,36 @@ def main() -> int:
     parser.add_argument("--model-uri", default=None, help="serve this model instead of training and registering one")
     add_server_options(parser)
     args, command = command_from_argv(parser)
+    port = claim_port(args.port)  # a taken port stops us here, before training or registering anything
+    stop_on_signals()  # Ctrl-C and a plain `kill` both stop the model server below
 
     # %% A model to serve: an existing URI, or a freshly registered version behind an alias
     model_uri = args.model_uri or register_model(args)
 
     # %% The scoring server: `mlflow models serve` (resolves models:/ URIs through the tracking URI)
-    port = args.port or free_port()
-    print("$ " + shlex.join(["mlflow", *models_serve_command(model_uri, port)[1:]]))
-    raise_on_sigterm()
+    serve_command = [
+        "mlflow", "models", "serve",
+        "--model-uri", model_uri,
+        "--env-manager", "local",  # this Python environment; MLflow's default builds a virtualenv first
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--workers", "1",
+    ]  # fmt: skip
+    print("$ " + shlex.join(serve_command))
     tracking = {"MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}  # also when it came from the default
-    with model_server(model_uri, Path.cwd(), port=port, env=tracking) as server:
+    # Ready when /ping answers from the process just started (not from another program on the port).
+    with background(
+        "mlflow models serve",
+        serve_command,
+        port=port,
+        workdir=Path.cwd(),
+        health_path="/ping",
+        env=tracking,
+        timeout=180,
+    ) as server:
         print(f"serving {model_uri} at {server.url} (pid {server.process.pid}); log: {server.log}")
         print(f"  python {Path(__file__).with_name('client.py')} --url {server.url}")
-        status = run_or_wait(server, command, "MODEL_SERVER_URL", seconds=args.seconds)
+        status = run_or_wait(server, command, {"MODEL_SERVER_URL": server.url}, seconds=args.seconds)
     print("model server stopped")
     return status
 

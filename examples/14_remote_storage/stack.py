@@ -9,7 +9,8 @@ their data in one temporary state folder.
 Actions:
 
   up      start everything and leave it running (pids recorded in the state folder)
-  env     print the variables a client needs: eval "$(python stack.py env)"
+  env     print the variables a client needs: eval "$(python stack.py env)";
+          with --s3 also the bucket's endpoint and keys, to look inside it (aws s3 ls)
   status  say what is running
   down    stop what ``up`` started and delete the state folder
   run     up, run the command after ``--`` with those variables, then down
@@ -23,6 +24,8 @@ Two artifact modes:
   and ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``.
 
 Credentials come from the environment or a ``.env`` file (see ``.env.example``).
+``--port`` (checked before anything starts) fixes the tracking server's port;
+Ctrl-C or SIGTERM during ``up`` or ``run`` stops whatever was started.
 
     python examples/14_remote_storage/stack.py run -- python examples/01_tracking/basic_regression_mlflow.py
 """
@@ -30,13 +33,14 @@ Credentials come from the environment or a ``.env`` file (see ``.env.example``).
 import os
 import shlex
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from winelab import example_parser, run_example
+from winelab import run_example
+from winelab.cli import add_port_option, server_parser, split_command
 from winelab.errors import UserError
 from winelab.remote import Stack, remote_stack, settings_from_env, stack_status, start_stack, stop_stack
+from winelab.servers import claim_port, stop_on_signals
 
 CHAPTER = Path(__file__).resolve().parent
 ACTIONS = ("up", "env", "status", "down", "run")
@@ -58,13 +62,15 @@ def describe(stack: Stack) -> None:
     print(f"  server command: {stack.shown_server_command()}")
 
 
-def print_env(stack: Stack) -> None:
-    for key, value in stack.client_env().items():
+def print_env(stack: Stack, s3: bool) -> None:
+    """``export`` lines for a client; ``s3``: also what ``aws``/boto3 need to look inside the bucket."""
+    variables = {**stack.client_env(), **(stack.s3_env() if s3 else {})}
+    for key, value in variables.items():
         print(f"export {key}={shlex.quote(value)}")
 
 
 def main() -> int:
-    parser = example_parser(__doc__, model=False)
+    parser = server_parser(__doc__)  # no model options: this script trains nothing
     parser.add_argument(
         "action", nargs="?", choices=ACTIONS, help="what to do (see above); run takes a command after --"
     )
@@ -76,13 +82,20 @@ def main() -> int:
         help="folder for the stack's data, logs and pids (default: %(default)s)",
     )
     parser.add_argument("--env-file", type=Path, help="credentials file (default: ./.env, else the chapter's .env)")
-    argv = sys.argv[1:]
-    split_at = argv.index("--") if "--" in argv else len(argv)
-    args, command = parser.parse_args(argv[:split_at]), argv[split_at + 1 :]
+    parser.add_argument(
+        "--s3", action="store_true", help="env: also print the S3 endpoint and keys (to look inside the bucket)"
+    )
+    add_port_option(parser, "the tracking server (up, run)")
+    options, command = split_command()
+    args = parser.parse_args(options)
     if args.action is None:
         parser.error(f"choose an action: {', '.join(ACTIONS)}")
     if (args.action == "run") != bool(command):
         parser.error("a command after -- goes with run, and only with run")
+    if args.s3 and args.action != "env":
+        parser.error("--s3 goes with env")
+    if args.port is not None and args.action not in ("up", "run"):
+        parser.error("--port goes with up and run")
 
     if args.action in ("env", "status", "down"):
         stack = Stack.load(args.state_dir)
@@ -92,7 +105,7 @@ def main() -> int:
                 return 0
             raise UserError(f"no stack recorded in {args.state_dir}; start one with: stack.py up")
         if args.action == "env":
-            print_env(stack)
+            print_env(stack, args.s3)
         elif args.action == "status":
             describe(stack)
             for name, running in stack_status(stack).items():
@@ -102,9 +115,11 @@ def main() -> int:
             print(f"stopped the stack in {args.state_dir}; nothing is left running")
         return 0
 
+    port = claim_port(args.port)  # a taken port stops us here, before anything starts
+    stop_on_signals()  # Ctrl-C and a plain `kill` both stop what was started so far
     settings = settings_from_env(args.env_file or default_env_file())
     if args.action == "up":
-        stack = start_stack(args.state_dir, settings, direct=args.direct)
+        stack = start_stack(args.state_dir, settings, direct=args.direct, port=port)
         describe(stack)
         here = shlex.quote(os.path.relpath(__file__))
         if args.state_dir != parser.get_default("state_dir"):
@@ -114,7 +129,7 @@ def main() -> int:
         return 0
 
     # run: the stack lives exactly as long as the command
-    with remote_stack(args.state_dir, settings, direct=args.direct) as stack:
+    with remote_stack(args.state_dir, settings, direct=args.direct, port=port) as stack:
         describe(stack)
         print(f"running: {shlex.join(command)}", flush=True)
         completed = subprocess.run(command, env={**os.environ, **stack.client_env()})

@@ -6,38 +6,48 @@ permissions to the tracking server. Its settings live in an ini file named by
 everybody gets by default (READ) and the admin's user name. MLflow ships no
 admin password: the server creates the admin from ``MLFLOW_AUTH_ADMIN_PASSWORD``
 the first time it starts, and refuses to start without one (12+ characters).
+It also wants ``MLFLOW_FLASK_SERVER_SECRET_KEY`` (it signs the UI's CSRF tokens).
 
 The server, its SQLite stores and the ini file live in a temporary folder on
-127.0.0.1 and are gone when this script stops (Ctrl-C, or when the command after
-``--`` ends). Credentials come from the environment or a ``.env`` file
-(``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``: the admin; see
-``.env.example``).
+127.0.0.1 and are gone when this script stops: on Ctrl-C, on SIGTERM, or when
+the command after ``--`` ends. Credentials come from the environment or a
+``.env`` file (``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``: the
+admin; see ``.env.example``). ``--port`` is checked first (default: a free one).
 
     python examples/15_auth/auth_server.py -- python examples/15_auth/users_and_permissions.py
 """
 
 import os
+import secrets
 import shlex
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from dotenv import load_dotenv
 
-from winelab import example_parser, run_example
+from winelab import run_example
+from winelab.cli import add_port_option, server_parser, split_command
 from winelab.errors import UserError
-from winelab.remote import auth_server
+from winelab.servers import NO_JOB_RUNNER, background, claim_port, run_or_wait, stop_on_signals
+
+# The basic-auth app's settings (MLflow's own default file, mlflow/server/auth/basic_auth.ini, has the same keys).
+BASIC_AUTH_INI = """\
+[mlflow]
+default_permission = READ
+database_uri = sqlite:///{users_database}
+admin_username = {admin}
+authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+"""
 
 
 def main() -> int:
-    parser = example_parser(__doc__, model=False)
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser = server_parser(__doc__)  # no model options: this script trains nothing
+    add_port_option(parser)
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="credentials file (default: ./.env)")
-    argv = sys.argv[1:]
-    split_at = argv.index("--") if "--" in argv else len(argv)
-    args, command = parser.parse_args(argv[:split_at]), argv[split_at + 1 :]
+    options, command = split_command()
+    args = parser.parse_args(options)
+    port = claim_port(args.port)  # a taken port stops us here, before anything starts
+    stop_on_signals()  # Ctrl-C and a plain `kill` both stop the server and delete its folder
 
     # %% Credentials: the environment first, then the .env file (never in the repository)
     load_dotenv(args.env_file)
@@ -46,21 +56,48 @@ def main() -> int:
     if not password or len(password) < 12:
         raise UserError("set MLFLOW_TRACKING_PASSWORD (12+ characters) for the admin, in the environment or ./.env")
 
-    # %% The server: basic_auth.ini + MLFLOW_AUTH_ADMIN_PASSWORD, then --app-name basic-auth
-    with (
-        tempfile.TemporaryDirectory(prefix="mlflow-auth-") as workdir,
-        auth_server(Path(workdir), admin, password, port=args.port or None) as server,
-    ):
-        print(f"mlflow server --app-name basic-auth at {server.url} (admin user: {admin!r}); data in {workdir}")
-        print(f"  export MLFLOW_TRACKING_URI={server.url}")
-        print(f"  export MLFLOW_TRACKING_USERNAME={shlex.quote(admin)}  # and MLFLOW_TRACKING_PASSWORD")
-        if command:
-            print(f"running: {shlex.join(command)}", flush=True)
-            env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "MLFLOW_TRACKING_USERNAME": admin}
-            return subprocess.run(command, env={**env, "MLFLOW_TRACKING_PASSWORD": password}).returncode
-        print("Ctrl-C stops it", flush=True)
-        while True:
-            time.sleep(1)
+    with tempfile.TemporaryDirectory(prefix="mlflow-auth-") as folder:
+        workdir = Path(folder)
+        # %% The ini file, named by MLFLOW_AUTH_CONFIG_PATH; the password stays out of it (environment only)
+        config = workdir / "basic_auth.ini"
+        config.write_text(BASIC_AUTH_INI.format(users_database=workdir / "basic_auth.db", admin=admin))
+        auth_env = {
+            "MLFLOW_AUTH_CONFIG_PATH": str(config),
+            "MLFLOW_AUTH_ADMIN_PASSWORD": password,  # creates the admin on first start
+            # Signs the UI's CSRF tokens; the server refuses to start without one. Made up per server here.
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY") or secrets.token_hex(16),
+        }
+
+        # %% The tracking server with the basic-auth app in front (SQLite metadata, proxied artifacts)
+        server_command = [
+            "mlflow", "server",
+            "--app-name", "basic-auth",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+            "--artifacts-destination", str(workdir / "mlartifacts"),
+        ]  # fmt: skip
+        # As you would type it (the secrets not shown): the variables, then the command.
+        shown_env = {
+            "MLFLOW_AUTH_CONFIG_PATH": shlex.quote(str(config)),
+            "MLFLOW_AUTH_ADMIN_PASSWORD": '"$MLFLOW_TRACKING_PASSWORD"',
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": "<secret>",
+            **NO_JOB_RUNNER,
+        }
+        print("$ " + " ".join(f"{key}={value}" for key, value in shown_env.items()) + " " + shlex.join(server_command))
+        env = {**auth_env, **NO_JOB_RUNNER}
+        with background("mlflow server", server_command, port=port, workdir=workdir, env=env, timeout=180) as server:
+            print(f"mlflow server --app-name basic-auth at {server.url} (pid {server.process.pid}); admin: {admin!r}")
+            print(f"  data in {workdir} (deleted when this stops)")
+            print(f"  export MLFLOW_TRACKING_URI={server.url}")
+            print(f"  export MLFLOW_TRACKING_USERNAME={shlex.quote(admin)}  # and MLFLOW_TRACKING_PASSWORD")
+            if not command:
+                print("Ctrl-C stops it", flush=True)
+            credentials = {"MLFLOW_TRACKING_USERNAME": admin, "MLFLOW_TRACKING_PASSWORD": password}
+            status = run_or_wait(server, command, {"MLFLOW_TRACKING_URI": server.url, **credentials})
+    print("server stopped; its folder is deleted")
+    return status
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from winelab.demo import EXAMPLES, NOT_IN_DEMO, PLAN, REPO, Step
+from winelab.servers import mlflow_free_env
 
 FLOOR_CODE = "import mlflow, mlflow.sklearn, sklearn, pandas"
 TARGET_MEDIAN_RATIO = 1.5
@@ -59,10 +60,7 @@ def discover() -> list[str]:
 
 
 def clean_env(uri: str | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
-    if uri:
-        env["MLFLOW_TRACKING_URI"] = uri
-    return env
+    return mlflow_free_env(**({"MLFLOW_TRACKING_URI": uri} if uri else {}))
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:

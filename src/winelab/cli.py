@@ -1,9 +1,14 @@
 """Command-line options shared by the example scripts, and their error handling.
 
-Every script builds its parser with :func:`example_parser` (so ``--help`` shows
-the script's docstring and the same option names everywhere) and starts with
-:func:`run_example`, which turns the problems a learner can fix into one line
-on stderr and a non-zero exit instead of a traceback.
+Every script builds its parser with :func:`example_parser` (a script that
+trains the wine model) or :func:`server_parser` (one that trains nothing), so
+``--help`` shows the script's docstring and the same option names everywhere,
+and starts with :func:`run_example`, which turns the problems a learner can fix
+into one line on stderr and a non-zero exit instead of a traceback.
+
+Scripts that start a server take ``--port`` (:func:`add_port_option`), and
+``--seconds`` / ``--run -- <command>`` (:func:`add_server_options`, parsed with
+:func:`command_from_argv`); :func:`split_command` splits ``options -- command``.
 """
 
 from __future__ import annotations
@@ -11,18 +16,24 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from winelab.errors import UserError
 
 __all__ = [
     "UserError",
     "example_parser",
+    "server_parser",
     "add_grid_options",
+    "add_port_option",
+    "add_server_options",
+    "command_from_argv",
+    "split_command",
     "fraction",
     "n_jobs",
     "non_negative_float",
     "open_fraction",
+    "port_number",
     "positive_int",
     "run_example",
 ]
@@ -86,6 +97,17 @@ def n_jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1 and value != -1:
         raise argparse.ArgumentTypeError(f"{text} must be >= 1, or -1 for one worker per CPU")
+    return value
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535)")
     return value
 
 
@@ -172,6 +194,62 @@ def example_parser(
         "--seed", type=int, default=42, help="random seed for the split and the model (default: %(default)s)"
     )
     return parser
+
+
+def server_parser(doc: str | None) -> argparse.ArgumentParser:
+    """For scripts that train nothing: ``--help`` shows ``doc``, errors take one line (as :func:`example_parser`)."""
+    return _OneLineParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_port_option(parser: argparse.ArgumentParser, what: str = "the server") -> None:
+    """``--port``: where ``what`` listens on 127.0.0.1; default None (a free one, picked by the OS)."""
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=None,
+        help=f"port of {what} on 127.0.0.1; it must be free (default: a free one picked by the OS)",
+    )
+
+
+def add_server_options(parser: argparse.ArgumentParser, *, default_dir: str | None = None) -> None:
+    """``--port``, ``--seconds``, ``--run`` (and ``--dir`` when ``default_dir`` is given)."""
+    if default_dir is not None:
+        parser.add_argument(
+            "--dir",
+            default=default_dir,
+            help="folder for the server's database, artifacts and log (default: %(default)s)",
+        )
+    add_port_option(parser)
+    parser.add_argument(
+        "--seconds", type=positive_int, default=None, help="stop after this many seconds (default: wait for Ctrl-C)"
+    )
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="run the command given after `--` against the server, then stop it (exit with the command's status)",
+    )
+
+
+def split_command(argv: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+    """``[options..., "--", command...]`` -> ``(options, command)``; no ``--`` means no command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def command_from_argv(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None):
+    """Parse ``argv`` split at ``--``: returns ``(args, command)``; ``--run`` and the command go together."""
+    options, command = split_command(argv)
+    args = parser.parse_args(options)
+    if args.run and not command:
+        parser.error("--run needs a command after `--`, e.g. --run -- python script.py")
+    if command and not args.run:
+        parser.error("a command after `--` needs --run")
+    if args.run and args.seconds is not None:
+        parser.error("--run and --seconds exclude each other")
+    return args, command
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from winelab.servers import mlflow_free_env
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / ".venv-newest"
 # The packages whose versions matter most for the examples; the summary shows them.
@@ -163,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     # %% The whole suite with the new venv's Python (scripts run with the same interpreter)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
-    env["VIRTUAL_ENV"] = str(venv)
+    env = mlflow_free_env(VIRTUAL_ENV=str(venv))
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()
     status = run([str(python), "-m", "pytest", *pytest_args], cwd=REPO, env=env).returncode

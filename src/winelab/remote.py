@@ -3,7 +3,8 @@
 The guide's scenario 4 (backend store in PostgreSQL, artifacts in an S3 bucket)
 without a cloud account: a PostgreSQL cluster made with ``initdb`` + ``pg_ctl``,
 SeaweedFS as the S3 server, and ``mlflow server`` in front, each on a free port,
-all state in one folder.
+all state in one folder (PostgreSQL's cluster in its own ``/tmp`` folder when
+running as root, see below).
 
 Two ways to use it:
 
@@ -16,8 +17,6 @@ Two ways to use it:
 Running as root (CI containers), PostgreSQL refuses to start, so the cluster
 lives in its own ``/tmp/winelab-pg-*`` folder owned by the ``postgres`` user and
 its commands run through ``runuser -u postgres``.
-
-Also here: :func:`auth_server`, an ``mlflow server --app-name basic-auth`` on SQLite.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from winelab.errors import UserError
-from winelab.servers import HOST, Service, free_port, mlflow_server, mlflow_server_command, wait_for_http
+from winelab.servers import HOST, NO_JOB_RUNNER, free_port, signals_held, start, wait_for_http
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 STATE_FILE = "stack.json"
@@ -53,10 +52,6 @@ SETTINGS_VARIABLES = {
     "s3_secret_key": ("WINELAB_S3_SECRET_KEY", None),
     "bucket": ("WINELAB_S3_BUCKET", "mlflow"),
 }
-
-# The server's background job runners serve GenAI features these chapters do not use;
-# turning them off saves half a dozen processes and several seconds of start-up.
-SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 @dataclass(frozen=True)
@@ -231,22 +226,6 @@ def _stop_groups(groups: list[tuple[int, str, float]]) -> None:
             time.sleep(0.05)
 
 
-def _spawn(name: str, command: list[str], *, workdir: Path, port: int, env: dict[str, str]) -> Service:
-    """Start ``command`` detached (own session, output to a log); it outlives this process."""
-    log = workdir / f"{name}.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    return Service(name, f"http://{HOST}:{port}", port, process, log)
-
-
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -381,7 +360,7 @@ def _start_s3(stack: Stack) -> None:
         f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
         "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=8", "-volume.preStopSeconds=0",
     ]  # fmt: skip
-    service = _spawn("seaweedfs", command, workdir=folder, port=s3_port, env={"TMPDIR": str(folder / "tmp")})
+    service = start("seaweedfs", command, workdir=folder, port=s3_port, env={"TMPDIR": str(folder / "tmp")})
     stack.s3_pid = service.process.pid
     stack.save()
     # Unsigned requests get 403 once the S3 gateway is up.
@@ -417,31 +396,33 @@ def _remove_s3_sockets(stack: Stack) -> None:
 # --------------------------------------------------------------------------- the stack
 
 
-def _start_server(stack: Stack, timeout: float) -> None:
-    port = free_port()
+def server_command(stack: Stack, port: int) -> list[str]:
+    """The ``mlflow server`` command of the stack: PostgreSQL behind it, the bucket for artifacts."""
+    command = ["mlflow", "server", "--host", HOST, "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", stack.backend_store_uri]
     if stack.direct:
         # Clients write to S3 themselves: the server only hands out s3:// locations.
-        command = mlflow_server_command(
-            port,
-            backend_store_uri=stack.backend_store_uri,
-            serve_artifacts=False,
-            default_artifact_root=stack.artifact_root,
-        )
-    else:
-        # Proxied: clients send artifacts to the server, which writes them to the bucket.
-        command = mlflow_server_command(
-            port, backend_store_uri=stack.backend_store_uri, artifacts_destination=stack.artifact_root
-        )
-    service = _spawn(
-        "mlflow-server", command, workdir=Path(stack.state_dir), port=port, env={**stack.s3_env(), **SERVER_ENV}
-    )
+        return command + ["--no-serve-artifacts", "--default-artifact-root", stack.artifact_root]
+    # Proxied: clients send artifacts to the server, which writes them to the bucket.
+    return command + ["--artifacts-destination", stack.artifact_root]
+
+
+def _start_server(stack: Stack, port: int, timeout: float) -> None:
+    command = server_command(stack, port)
+    env = {**stack.s3_env(), **NO_JOB_RUNNER}
+    service = start("mlflow-server", command, workdir=Path(stack.state_dir), port=port, env=env)
     stack.server_port, stack.server_pid, stack.server_command = port, service.process.pid, command
     stack.save()
     wait_for_http(service, "/health", timeout=timeout)
 
 
-def start_stack(state_dir: Path, settings: Settings, *, direct: bool = False, timeout: float = 180) -> Stack:
-    """Start PostgreSQL, SeaweedFS and ``mlflow server``; leave them running. Stops all on failure."""
+def start_stack(
+    state_dir: Path, settings: Settings, *, direct: bool = False, port: int | None = None, timeout: float = 180
+) -> Stack:
+    """Start PostgreSQL, SeaweedFS and ``mlflow server`` (on ``port``, else a free one); leave them running.
+
+    Stops everything on failure, also on Ctrl-C (``KeyboardInterrupt``) during the start.
+    """
     state_dir = Path(state_dir).resolve()
     previous = Stack.load(state_dir)
     if previous is not None:
@@ -452,7 +433,7 @@ def start_stack(state_dir: Path, settings: Settings, *, direct: bool = False, ti
     try:
         _start_postgres(stack)
         _start_s3(stack)
-        _start_server(stack, timeout)
+        _start_server(stack, port or free_port(), timeout)
     except BaseException:
         stop_stack(state_dir)
         raise
@@ -465,11 +446,13 @@ def stop_stack(state_dir: Path) -> Stack | None:
     stack = Stack.load(state_dir)
     if stack is None:
         return None
-    # SeaweedFS's graceful stop waits 15 s for its filer; its data is deleted anyway.
-    _stop_groups([(stack.server_pid, f"--port {stack.server_port}", 5), (stack.s3_pid, f"-s3.port={stack.s3_port}", 1)])
-    _remove_s3_sockets(stack)
-    _stop_postgres(stack)
-    shutil.rmtree(state_dir, ignore_errors=True)
+    with signals_held():  # a second Ctrl-C must not cut the cleanup short
+        # SeaweedFS's graceful stop waits 15 s for its filer; its data is deleted anyway.
+        groups = [(stack.server_pid, f"--port {stack.server_port}", 5), (stack.s3_pid, f"-s3.port={stack.s3_port}", 1)]
+        _stop_groups(groups)
+        _remove_s3_sockets(stack)
+        _stop_postgres(stack)
+        shutil.rmtree(state_dir, ignore_errors=True)
     return stack
 
 
@@ -487,56 +470,12 @@ def stack_status(stack: Stack) -> dict[str, bool]:
 
 
 @contextlib.contextmanager
-def remote_stack(state_dir: Path, settings: Settings, *, direct: bool = False, timeout: float = 180) -> Iterator[Stack]:
+def remote_stack(
+    state_dir: Path, settings: Settings, *, direct: bool = False, port: int | None = None, timeout: float = 180
+) -> Iterator[Stack]:
     """The whole stack until the ``with`` block ends; nothing keeps running afterwards."""
-    stack = start_stack(state_dir, settings, direct=direct, timeout=timeout)
+    stack = start_stack(state_dir, settings, direct=direct, port=port, timeout=timeout)
     try:
         yield stack
     finally:
         stop_stack(state_dir)
-
-
-# --------------------------------------------------------------------------- basic-auth server
-
-AUTH_INI = """\
-[mlflow]
-default_permission = {default_permission}
-database_uri = sqlite:///{database}
-admin_username = {admin_username}
-authorization_function = mlflow.server.auth:authenticate_request_basic_auth
-"""
-
-
-@contextlib.contextmanager
-def auth_server(
-    workdir: Path,
-    admin_username: str,
-    admin_password: str,
-    *,
-    default_permission: str = "READ",
-    port: int | None = None,
-) -> Iterator[Service]:
-    """``mlflow server --app-name basic-auth`` on SQLite until the ``with`` block ends.
-
-    The configuration file goes in ``workdir`` (``MLFLOW_AUTH_CONFIG_PATH``); the admin's
-    password only in the server's environment (``MLFLOW_AUTH_ADMIN_PASSWORD``), never on disk.
-    ``MLFLOW_FLASK_SERVER_SECRET_KEY`` (required by the app) is taken from the environment
-    or made up for this server.
-    """
-    workdir = Path(workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "basic_auth.ini"
-    config.write_text(
-        AUTH_INI.format(
-            default_permission=default_permission, database=workdir / "basic_auth.db", admin_username=admin_username
-        )
-    )
-    env = {
-        **SERVER_ENV,
-        "MLFLOW_AUTH_CONFIG_PATH": str(config),
-        "MLFLOW_AUTH_ADMIN_PASSWORD": admin_password,
-        # Signs the UI's CSRF tokens; the server refuses to start without one. Fresh per server here.
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY") or secrets.token_hex(16),
-    }
-    with mlflow_server(workdir, port=port, app_name="basic-auth", env=env, timeout=180) as service:
-        yield service
