@@ -266,6 +266,13 @@ def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
     assert run.data.params["model__l1_ratio"] == str(l1_ratio)
     assert run.data.params["scaler__with_mean"] == "True"
 
+    # Autolog recorded the training features, then each later predict() input: the 3 rows and the test split.
+    recorded = sorted(
+        ([tag.value for tag in item.tags], json.loads(item.dataset.profile)["num_rows"])
+        for item in run.inputs.dataset_inputs
+    )
+    assert recorded == [(["eval"], 3), (["eval"], 400), (["train"], 1199)]
+
     # The same pipeline fitted here on the raw training rows.
     train_x, test_x, train_y, _ = reference.split()
     scaler = StandardScaler()
