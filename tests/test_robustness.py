@@ -337,6 +337,9 @@ NOT_TRACKING: dict[str, str] = {
     "13_serving/client.py": "talks to a model scoring server (--url), not to a tracking server",
     "14_remote_storage/stack.py": "starts its own PostgreSQL + S3 + tracking server stack",
     "15_auth/auth_server.py": "starts its own basic-auth tracking server",
+    "17_sagemaker/deploy_sagemaker.py": (
+        "refuses to start without its AWS options; its dead-server case runs inside aws_standin.py's demo step"
+    ),
     "20_migration/migrate_store.py": "reads its own file store and writes its own SQLite file, both named explicitly",
 }
 

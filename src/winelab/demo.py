@@ -121,6 +121,16 @@ PLAN: list[Step] = [
     Step("16_model_format/storage_format.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
     Step("16_model_format/predeploy_checks.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),  # no Docker needed
     Step("16_model_format/custom_flavor.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),
+    # moto standing in for AWS: the champion deployed to "SageMaker" (model, config, endpoint, S3), then moto stops.
+    Step(
+        "17_sagemaker/aws_standin.py",
+        (
+            *("--run", "--", sys.executable, str(EXAMPLES / "17_sagemaker/deploy_sagemaker.py")),
+            *("--image-url", "123456789012.dkr.ecr.us-west-2.amazonaws.com/mlflow-pyfunc:3.17.2"),
+            *("--execution-role-arn", "arn:aws:iam::123456789012:role/mlflow-sagemaker"),
+            *("--bucket", "winelab-sagemaker"),
+        ),
+    ),
     Step("18_logged_models/checkpoints.py"),  # five checkpoints ranked, the best registered
     Step("18_logged_models/datasets.py"),
     Step("18_logged_models/pipeline.py"),
