@@ -6,6 +6,9 @@ reordered), and types are cast only when that is lossless. This script loads
 the newest model in the experiment (or ``--model-uri``) and sends it:
 
 - a well-formed batch of test wines: predicted;
+- the same columns in reverse order: put back in order, same predictions;
+- an extra column (``quality``, the target): dropped with a WARNING from
+  MLflow on stderr, same predictions;
 - whole numbers as int32: cast to double silently, predicted;
 - whole numbers as int64 (what pandas reads from a CSV column of whole
   numbers): rejected, because a double cannot hold every int64 exactly;
@@ -61,11 +64,13 @@ def main() -> None:
     print(f"  expects: {model.metadata.get_input_schema()}")
 
     # %% Batches: one good, the others with a typical mistake each
-    _, test_x, _, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
+    _, test_x, _, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     good = test_x.head(args.rows)
     whole = good["free sulfur dioxide"].round()
     batches = {
         "well-formed batch": good,
+        "columns in reverse order": good[good.columns[::-1]],
+        "extra column 'quality'": good.assign(quality=test_y.head(args.rows)),
         "'free sulfur dioxide' as int32": good.assign(**{"free sulfur dioxide": whole.astype("int32")}),
         "'free sulfur dioxide' as int64": good.assign(**{"free sulfur dioxide": whole.astype("int64")}),
         "missing column 'alcohol'": good.drop(columns=["alcohol"]),
@@ -80,9 +85,9 @@ def main() -> None:
         except MlflowException as exc:
             # The message repeats the whole batch and schema; the part after "Error: " is the reason.
             reason = str(exc).rsplit("Error: ", 1)[-1].strip().replace("\n", " ")
-            print(f"rejected  {label}: {reason}")
+            print(f"rejected  {label}: {reason}", flush=True)
         else:
-            print(f"accepted  {label}: predictions {', '.join(f'{value:.4f}' for value in predictions)}")
+            print(f"accepted  {label}: predictions {', '.join(f'{value:.4f}' for value in predictions)}", flush=True)
 
 
 if __name__ == "__main__":

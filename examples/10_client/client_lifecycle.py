@@ -20,11 +20,15 @@ import uuid
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
-from winelab import UserError, example_parser, run_example
+from winelab import UserError, run_example, server_parser
 
 
 def main() -> None:
-    args = example_parser(__doc__, experiment="client_tour", model=False).parse_args()
+    parser = server_parser(__doc__)  # trains nothing: no --test-size or --seed
+    parser.add_argument(
+        "--experiment-name", default="client_tour", help="client_tour.py's experiment (default: %(default)s)"
+    )
+    args = parser.parse_args()
     client = MlflowClient()
 
     experiment = client.get_experiment_by_name(args.experiment_name)

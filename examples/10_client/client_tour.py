@@ -49,10 +49,26 @@ def fit(alpha, l1_ratio, train_x, train_y, test_x, test_y, seed):
 def main() -> None:
     parser = example_parser(__doc__, experiment="client_tour", model=False)
     parser.add_argument(
-        "--alphas", nargs="+", type=non_negative_float, default=[0.05, 0.2, 0.5, 1.0], help="one run per value"
+        "--alphas",
+        nargs="+",
+        type=non_negative_float,
+        default=[0.05, 0.2, 0.5, 1.0],
+        help="one run per value, each >= 0 (default: %(default)s)",
     )
-    parser.add_argument("--l1-ratio", "--l1_ratio", dest="l1_ratio", type=fraction, default=0.5, help="for all runs")
-    parser.add_argument("--output-dir", type=Path, default=Path("client_tour_files"), help="downloads and CSV")
+    parser.add_argument(
+        "--l1-ratio",
+        "--l1_ratio",
+        dest="l1_ratio",
+        type=fraction,
+        default=0.5,
+        help="ElasticNet mix of L1 and L2 for all runs, in [0, 1] (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("client_tour_files"),
+        help="folder for the downloaded artifacts and runs.csv (default: %(default)s)",
+    )
     args = parser.parse_args()
     client = MlflowClient()  # tracking URI from MLFLOW_TRACKING_URI, like the fluent API
 
