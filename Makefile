@@ -35,7 +35,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# Debian packages the server chapters (12-14) need: PostgreSQL for the remote
+# Debian packages the server chapters (12-15) need: PostgreSQL for the remote
 # backend store, Chromium for the UI test. Needs root (CI runs as root).
 system-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
