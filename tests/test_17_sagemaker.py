@@ -263,14 +263,46 @@ def test_update_deployment_replaces_model_and_config_and_deletes_the_old_ones(fl
     assert predictions == pytest.approx(reference.expected_predictions(0.1, 0.9, 5), rel=1e-12)
 
 
+def unpack(files: dict[str, bytes], folder: Path) -> Path:
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
 def predict_from_tarball(files: dict[str, bytes], rows: int) -> list[float]:
     """Unpack the uploaded model folder and predict with it, as the serving container would load it."""
     with tempfile.TemporaryDirectory() as folder:
-        for name, data in files.items():
-            Path(folder, name).parent.mkdir(parents=True, exist_ok=True)
-            Path(folder, name).write_bytes(data)
-        model = mlflow.pyfunc.load_model(folder)
+        model = mlflow.pyfunc.load_model(str(unpack(files, Path(folder))))
         return [float(value) for value in model.predict(reference.first_rows(rows))]
+
+
+def test_config_bucket_name_as_in_the_guide_repository_is_ignored(flow, standin, monkeypatch, tmp_path):
+    """The guide repository's deploy.py passes ``bucket_name``: MLflow reads ``bucket``, so it uses its own bucket."""
+    import boto3
+    from mlflow.deployments import get_deploy_client
+
+    for key, value in standin.env.items():  # this process, pointed at the stand-in like the scripts
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session made now, from these variables
+    model_folder = unpack(the_one(flow.after_update["objects"])[1], tmp_path / "model")
+    config = {"bucket_name": BUCKET, "image_url": IMAGE, "execution_role_arn": ROLE, "region_name": REGION}
+    default_bucket = f"mlflow-sagemaker-{REGION}-{ACCOUNT}"  # MLflow's own, created on the fly
+    deployer = get_deploy_client(f"sagemaker:/{REGION}")
+    deployer.create_deployment("bucket-name-check", str(model_folder), flavor="python_function", config=config)
+    try:
+        state = aws_state(standin)
+        assert state["objects"] == {}, "nothing went to the bucket named by bucket_name"
+        assert sorted(state["buckets"]) == sorted([BUCKET, default_bucket])
+        [model] = state["models"].values()
+        assert model["PrimaryContainer"]["ModelDataUrl"].startswith(f"s3://{default_bucket}/")
+    finally:
+        deployer.delete_deployment("bucket-name-check", config={"region_name": REGION})
+        standin.client("s3").delete_bucket(Bucket=default_bucket)
+    assert aws_state(standin)["buckets"] == [BUCKET]
 
 
 def test_deploying_the_same_champion_again_changes_nothing(flow):
