@@ -21,7 +21,8 @@ import servers_fixtures
 from harness import assert_rejected, clean_env, expected_metrics, script_path
 from servers_fixtures import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
 
-from winelab.servers import free_port
+from winelab.errors import UserError
+from winelab.servers import background, free_port
 
 SERVER = "12_tracking_server/server.py"
 QUICKSTART = "12_tracking_server/quickstart_iris.py"
@@ -273,6 +274,20 @@ def test_a_taken_port_is_refused_before_anything_starts(store, run_script, taken
     assert list(store.workdir.iterdir()) == []  # no server folder, no scenario folders
     assert store.all_runs() == []
     assert result.stdout == ""  # nothing trained, no command printed
+
+
+@pytest.mark.parametrize("taken_port", ["http-200"], indirect=True)
+def test_an_answer_from_another_program_is_not_taken_for_the_server(taken_port, tmp_path):
+    """The port taken between the check and the bind: /health answers 200, but not from the process just
+    started (here one that never binds), so it is not reported ready; once it exits, one line says why."""
+    never_binds = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    with pytest.raises(UserError) as raised:
+        with background("mlflow server", never_binds, port=taken_port, workdir=tmp_path, timeout=30):
+            pytest.fail("reported ready although another program answered")
+    assert str(raised.value) == (
+        f"port {taken_port} on 127.0.0.1 was taken by another program while mlflow server started; "
+        "choose another with --port, or leave --port out to get a free one"
+    )
 
 
 # %% bad input
