@@ -1,0 +1,299 @@
+"""The READMEs say what happens, and the "What changed since the guide" table holds.
+
+One test per README (root, data/, every chapter), found by a glob, with the README's path
+as the test id. In each:
+
+- every ``python examples/...`` command names an existing script, and every ``--option`` it
+  uses is in that script's parser. The parsers are read the way tests/test_robustness.py
+  reads them: its introspection driver (reused from its source, not copied) runs every
+  script up to its argument parsing, all in one process;
+- every file the README names (a relative link, or a path in backticks) exists;
+- every ``make`` target it names is in the Makefile.
+
+Then the claims of the change table that a test can pin against the installed MLflow: a
+default, a parameter, a raised warning, a file's content.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from harness import EXAMPLES, REPO, clean_env
+
+READMES = sorted([REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md")])
+
+# `python examples/x/y.py --a 1 --b` up to the end of the command (a backtick, a comment, a pipe...).
+COMMAND = re.compile(r"(?<![\w/.-])(?:python3?|\S*/bin/python)\s+(examples/[\w./-]+\.py)([^\n`|#;&<>]*)")
+MAKE = re.compile(r"(?:^|`|\$ |sudo |&& )\s*make\s+([a-z][\w-]*)", re.MULTILINE)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+PLACEHOLDER = re.compile(r"[<>*{}$…]|\.\.\.|\bNN\b|^~|^/|://")
+SOURCE_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".ini", ".toml", ".cfg", ".txt", ".json")
+
+
+def readme_id(readme: Path) -> str:
+    return str(readme.relative_to(REPO))
+
+
+def readme_text(readme: Path) -> str:
+    return readme.read_text().replace("\\\n", " ")  # shell line continuations
+
+
+def commands(text: str) -> list[tuple[str, list[str]]]:
+    """``[(script, [--option, ...]), ...]``; options after a bare ``--`` belong to another command."""
+    found = []
+    for script, tail in COMMAND.findall(text):
+        tokens = tail.split()
+        if "--" in tokens:
+            tokens = tokens[: tokens.index("--")]
+        options = [token.split("=")[0].rstrip(")\"'") for token in tokens if token.startswith("--")]
+        found.append((script, options))
+    return found
+
+
+def named_files(readme: Path, text: str) -> set[str]:
+    """Relative link targets, and paths in backticks that point into the repository's sources."""
+    names = {target.split("#")[0] for target in LINK.findall(text)}
+    names = {name for name in names if name and not re.match(r"[a-z]+:", name)}
+    # A chapter folder holds only sources (scripts write elsewhere); the root also holds .venv/, demo-store/...
+    in_chapter = readme.parent.parent == EXAMPLES
+    folder_entries = (
+        {path.name for path in readme.parent.iterdir() if path.name != "__pycache__"} if in_chapter else set()
+    )
+    for span in CODE_SPAN.findall(text):
+        for token in span.split():
+            token = token.strip("\"'(),:;")
+            if PLACEHOLDER.search(token) or "=" in token or token.startswith("-"):
+                continue
+            first = token.split("/")[0]
+            if "/" not in token:
+                if token.endswith(".py"):  # a script or helper of this course
+                    names.add(token)
+            elif first in {"examples", "src", "tests", "data", ".ci", "winelab", "mlflow"} | folder_entries and (
+                token.endswith(("/", *SOURCE_SUFFIXES)) or "." not in Path(token).name
+            ):
+                names.add(token)  # a path into this repository, or into MLflow's source
+    return names
+
+
+def exists(readme: Path, name: str) -> bool:
+    import mlflow
+
+    if "/" not in name:  # a bare file name: this chapter's, or another chapter's ("chapter 09's register.py")
+        return any(EXAMPLES.rglob(name))
+    site_packages = Path(mlflow.__file__).parents[1]
+    return any((base / name).exists() for base in (readme.parent, REPO, REPO / "src", site_packages))
+
+
+def makefile_targets() -> set[str]:
+    targets = set()
+    for line in (REPO / "Makefile").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\- ]+?)\s*:(?![=:])", line)
+        if match:
+            targets.update(match.group(1).split())
+    return targets
+
+
+# The driver of tests/test_robustness.py, read from its source (importing that module would
+# introspect every script at collection time): its functions, then our own loop over the scripts.
+def robustness_driver_functions() -> str:
+    tree = ast.parse((Path(__file__).with_name("test_robustness.py")).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [target.id for target in node.targets] == ["INTROSPECTION_DRIVER"]:
+            driver = ast.literal_eval(node.value)
+            return driver[: driver.index("\nresults = {}")]
+    raise AssertionError("tests/test_robustness.py has no INTROSPECTION_DRIVER")
+
+
+OPTIONS_LOOP = r"""
+def option_strings(parser):
+    names = set()
+    for action in parser._actions:
+        names.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                names.update(option_strings(subparser))
+    return names
+
+
+results = {}
+for script in request["scripts"]:
+    parser, error = parser_of(script)
+    results[script] = {"error": error, "options": sorted(option_strings(parser)) if parser else []}
+forget_example_modules()
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsers() -> dict[str, dict]:
+    """``{"examples/...py": {"error": ..., "options": [...]}}`` for every script a README runs."""
+    scripts = sorted({script for readme in READMES for script, _ in commands(readme_text(readme))})
+    existing = [str(REPO / script) for script in scripts if (REPO / script).is_file()]
+    request = {"examples": str(EXAMPLES), "scripts": existing}
+    with tempfile.TemporaryDirectory(prefix="docs-introspect-") as folder:
+        completed = subprocess.run(
+            [sys.executable, "-c", robustness_driver_functions() + OPTIONS_LOOP],
+            input=json.dumps(request),
+            cwd=folder,
+            env=clean_env(MLFLOW_TRACKING_URI=f"sqlite:///{folder}/introspection.db"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert completed.returncode == 0, f"introspection driver failed:\n{completed.stderr[-3000:]}"
+    found = json.loads(completed.stdout.strip().splitlines()[-1])
+    return {str(Path(path).relative_to(REPO)): entry for path, entry in found.items()}
+
+
+@pytest.mark.parametrize("readme", READMES, ids=readme_id)
+def test_readme_commands_files_and_make_targets_exist(readme, parsers):
+    text = readme_text(readme)
+    problems = []
+    for script, options in commands(text):
+        if script not in parsers:
+            problems.append(f"`python {script}`: no such script")
+            continue
+        entry = parsers[script]
+        if entry["error"]:
+            problems.append(f"`python {script}`: cannot read its options ({entry['error']})")
+        problems += [
+            f"`python {script} {option}`: no such option" for option in options if option not in entry["options"]
+        ]
+    problems += [
+        f"names `{name}`, which does not exist"
+        for name in sorted(named_files(readme, text))
+        if not exists(readme, name)
+    ]
+    targets = makefile_targets()
+    problems += [
+        f"`make {target}`: no such target in the Makefile" for target in MAKE.findall(text) if target not in targets
+    ]
+    assert not problems, f"{readme_id(readme)}:\n  " + "\n  ".join(problems)
+
+
+def test_the_checks_above_can_fail(tmp_path):
+    """The extractors find what a README names (so an empty result above is not a blind spot)."""
+    readme = tmp_path / "README.md"
+    text = (
+        "```bash\npython examples/01_tracking/basic_regression_mlflow.py --alpha 0.5 \\\n    --no-such --seed=1"
+        " -- mlflow ui --port 1  # a comment --ignored\nmake demo\nsudo make no-such-target\n```\n"
+        "See [`data`](data/README.md), [gone](missing.md#part), `wine_project/wine.py`, `x/<id>/y.py`, `run.py`.\n"
+    )
+    readme.write_text(text)
+    assert commands(readme_text(readme)) == [
+        ("examples/01_tracking/basic_regression_mlflow.py", ["--alpha", "--no-such", "--seed"])
+    ]
+    assert MAKE.findall(text) == ["demo", "no-such-target"]
+    assert "demo" in makefile_targets() and "no-such-target" not in makefile_targets()
+    assert named_files(readme, text) == {"data/README.md", "missing.md", "run.py"}  # wine_project/: not here
+    assert not exists(readme, "missing.md") and exists(readme, "data/README.md")
+    assert exists(readme, "run.py") and not exists(readme, "no_such_script.py")
+    readme_09 = EXAMPLES / "09_projects" / "README.md"
+    assert "wine_project/wine.py" in named_files(readme_09, text) and exists(readme_09, "wine_project/wine.py")
+    assert not exists(readme_09, "wine_project/gone.py")
+
+
+# --- The change table's claims, pinned against the installed MLflow (see README.md) ---------
+
+
+def parameters(function) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(function).parameters)
+
+
+def test_default_store_is_sqlite_unless_mlruns_already_holds_experiments(tmp_path, monkeypatch):
+    from mlflow.tracking._tracking_service.utils import _get_default_tracking_uri
+
+    monkeypatch.chdir(tmp_path)
+    assert _get_default_tracking_uri() == "sqlite:///mlflow.db"
+    (tmp_path / "mlruns" / "0").mkdir(parents=True)
+    (tmp_path / "mlruns" / "0" / "meta.yaml").write_text("name: Default\n")
+    assert _get_default_tracking_uri() == "./mlruns"  # kept for old folders (then refused without the opt-in)
+
+
+def test_set_experiment_takes_experiment_name_not_name():
+    import mlflow
+
+    assert "experiment_name" in parameters(mlflow.set_experiment)
+    assert "name" not in parameters(mlflow.set_experiment)  # the guide's name= was never a parameter
+
+
+def test_autolog_logs_datasets_by_default():
+    import mlflow
+    import mlflow.sklearn
+
+    assert parameters(mlflow.autolog)["log_datasets"].default is True
+    assert parameters(mlflow.sklearn.autolog)["log_datasets"].default is True
+
+
+def test_log_model_takes_name_and_code_paths():
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    assert {"name", "code_paths"} <= set(parameters(mlflow.pyfunc.log_model))
+    assert "code_path" not in parameters(mlflow.pyfunc.log_model)
+    assert "name" in parameters(mlflow.sklearn.log_model)
+
+
+def test_evaluate_moved_and_custom_metrics_are_gone():
+    import mlflow
+    import mlflow.models
+    from mlflow.exceptions import MlflowException
+
+    evaluate = parameters(mlflow.models.evaluate)
+    assert "extra_metrics" in evaluate
+    assert not {"custom_metrics", "baseline_model", "validation_thresholds"} & set(evaluate)
+    with pytest.warns(FutureWarning, match="deprecated as of MLflow 3.0"), pytest.raises(MlflowException):
+        mlflow.evaluate()  # the old name warns, then fails for want of data
+
+
+def test_register_model_takes_tags_and_stages_are_deprecated_since_2_9():
+    import mlflow
+    from mlflow import MlflowClient
+
+    assert "tags" in parameters(mlflow.register_model)
+    assert "deprecated since 2.9.0" in MlflowClient.transition_model_version_stage.__doc__
+
+
+def test_models_predict_defaults_to_virtualenv():
+    from mlflow.models.cli import predict
+
+    [env_manager] = [param for param in predict.params if param.name == "env_manager"]
+    assert env_manager.default == "virtualenv"
+
+
+def test_server_proxies_artifacts_unless_given_a_default_artifact_root():
+    from mlflow.utils import cli_args
+    from mlflow.utils.server_cli_utils import resolve_default_artifact_root
+
+    serve = next(param for param in cli_args.SERVE_ARTIFACTS(lambda: None).__click_params__)
+    assert serve.default is True
+    assert resolve_default_artifact_root(True, None, "sqlite:///mlflow.db") == "mlflow-artifacts:/"
+    assert resolve_default_artifact_root(True, "./dir", "sqlite:///mlflow.db") == "./dir"  # clients write there
+
+
+def test_basic_auth_ships_no_admin_password():
+    import configparser
+
+    import mlflow
+
+    config = configparser.ConfigParser()  # the file the basic-auth app reads when none is given
+    config.read(Path(mlflow.__file__).parent / "server" / "auth" / "basic_auth.ini")
+    assert config["mlflow"]["admin_username"] == "admin"
+    assert "admin_password" not in config["mlflow"]
+
+
+def test_logistic_regression_multi_class_went_with_scikit_learn_1_8():
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    major_minor = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
+    assert ("multi_class" in parameters(LogisticRegression)) == (major_minor < (1, 8))
