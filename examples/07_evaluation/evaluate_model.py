@@ -86,7 +86,7 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
         # %% Evaluate the logged model (by its models:/m-... URI) on the test rows
-        # MLflow 2.x: mlflow.evaluate(..., custom_metrics=[...]); 3.x moved it and renamed the argument.
+        # MLflow 2.x: mlflow.evaluate(..., custom_metrics=[...]); 3.0 moved it here and kept only extra_metrics=.
         result = mlflow.models.evaluate(
             model=model_info.model_uri,
             data=eval_data,
