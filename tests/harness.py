@@ -28,6 +28,15 @@ def script_path(relative: str) -> Path:
     return path
 
 
+def assert_chapter_tags(experiment) -> None:
+    """A script tags every experiment it creates with its chapter folder and guide section (for the UI)."""
+    from winelab.tracking import GUIDE_SECTIONS
+
+    chapter = experiment.tags.get("chapter")
+    assert chapter in GUIDE_SECTIONS, f"experiment {experiment.name!r} has no chapter tag: {experiment.tags}"
+    assert experiment.tags.get("guide_section") == GUIDE_SECTIONS[chapter], experiment.tags
+
+
 @dataclass
 class Store:
     """One tracking store and the working folder the scripts run in.
@@ -59,6 +68,7 @@ class Store:
     def experiment(self, name: str):
         experiment = self.client.get_experiment_by_name(self.name(name))
         assert experiment is not None, f"experiment {self.name(name)!r} was not created"
+        assert_chapter_tags(experiment)
         return experiment
 
     def runs(self, experiment_name: str, **kwargs):

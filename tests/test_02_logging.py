@@ -12,12 +12,13 @@ from __future__ import annotations
 import getpass
 import re
 from pathlib import Path
+from unittest.mock import ANY
 
 import mlflow
 import pandas as pd
 import pytest
 import reference
-from harness import Store, assert_rejected, expected_metrics, predict_fresh
+from harness import Store, assert_chapter_tags, assert_rejected, expected_metrics, predict_fresh
 from mlflow import MlflowClient
 
 URI = "02_logging/uri.py"
@@ -190,7 +191,9 @@ def test_experiment_created_once_then_reused(any_store, run_script):
     # A file: artifact location given at creation is kept as given by every store, the server
     # included: it is not rewritten to mlflow-artifacts:/, so the client writes the files itself.
     assert experiment.artifact_location == (workdir / "myartifacts").as_uri()
-    assert experiment.tags == {"version": "v7", "priority": "p3"}  # set at creation only
+    # Set at creation only (the second run's --version v2 is not applied), with the chapter's tags
+    assert experiment.tags == {"version": "v7", "priority": "p3", "chapter": "02_logging", "guide_section": ANY}
+    assert_chapter_tags(experiment)
     assert experiment.lifecycle_stage == "active"
     for result in (first, second):
         assert printed(result.stdout, "name") == name

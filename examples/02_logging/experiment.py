@@ -20,7 +20,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import pip_requirements
+from winelab.tracking import chapter_tags, pip_requirements
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
         experiment_id = mlflow.create_experiment(
             name=args.experiment_name,
             artifact_location=artifact_location,
-            tags={"version": args.version, "priority": args.priority},
+            tags={"version": args.version, "priority": args.priority, **chapter_tags(__file__)},
         )
         print(f"created experiment {args.experiment_name!r}")
     elif existing.lifecycle_stage == "deleted":

@@ -22,6 +22,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options
+from winelab.tracking import chapter_tags
 
 
 def fit_and_evaluate(data, alpha: float, l1_ratio: float, seed: int) -> dict[str, float]:
@@ -54,6 +55,7 @@ def main() -> None:
     for experiment_name, settings in plan.items():
         # %% Switch experiment: the runs started from now on are recorded in it
         experiment = mlflow.set_experiment(experiment_name)
+        mlflow.set_experiment_tags(chapter_tags(__file__))
         print(f"experiment {experiment.name!r} (id {experiment.experiment_id})")
 
         for alpha, l1_ratio in settings:

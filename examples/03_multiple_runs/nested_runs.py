@@ -20,6 +20,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options
+from winelab.tracking import chapter_tags
 
 
 def main() -> None:
@@ -36,6 +37,7 @@ def main() -> None:
 
     # %% The parent run holds the sweep; children are nested inside it
     experiment = mlflow.set_experiment(args.experiment_name)
+    mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(run_name="elasticnet-sweep") as parent:
         mlflow.log_params({"alphas": args.alphas, "l1_ratios": args.l1_ratios, "n_candidates": len(results)})
         for result in results:

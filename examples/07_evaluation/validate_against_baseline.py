@@ -30,7 +30,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, UserError, example_parser, load_wine, run_example, split
 from winelab.cli import fraction, non_negative_float
-from winelab.tracking import pip_requirements
+from winelab.tracking import chapter_tags, pip_requirements
 
 METRIC = "root_mean_squared_error"
 
@@ -86,6 +86,7 @@ def main() -> None:
 
     # %% Evaluate each one on the same rows, in its own run
     mlflow.set_experiment(args.experiment_name)
+    mlflow.set_experiment_tags(chapter_tags(__file__))
     _, baseline_result = log_and_evaluate(baseline, "baseline_dummy", {"strategy": "mean"}, train_x, eval_data)
     candidate_run_id, candidate_result = log_and_evaluate(
         candidate, "candidate_elasticnet", {"alpha": args.alpha, "l1_ratio": args.l1_ratio}, train_x, eval_data

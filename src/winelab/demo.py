@@ -160,6 +160,15 @@ def run_step(step: Step, store: Path, env: dict[str, str]) -> tuple[bool, float,
     return completed.returncode == 0, seconds, tail
 
 
+def untagged_experiments(uri: str) -> list[str]:
+    """Experiments in the demo store, other than Default, missing the ``chapter``/``guide_section`` tags."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    found = MlflowClient(tracking_uri=uri).search_experiments(view_type=ViewType.ALL)
+    return [e.name for e in found if e.name != "Default" and not {"chapter", "guide_section"} <= set(e.tags)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m winelab.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = {status: sum(result[1] == status for result in results) for status in ("ok", "FAILED", "skipped")}
     total = sum(seconds for _, _, seconds in results)
     print(f"\n{counts['ok']} ok, {counts['FAILED']} failed, {counts['skipped']} skipped, {total:.0f} s in all")
+    untagged = untagged_experiments(uri)
+    if untagged:
+        print(f"FAILED: experiments without chapter tags (every script tags what it creates): {', '.join(untagged)}")
+        counts["FAILED"] += 1
     print("\nSee what was recorded: make ui (then open http://127.0.0.1:5000), or")
     print(f"  {MLFLOW} ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000")
     return 1 if counts["FAILED"] else 0

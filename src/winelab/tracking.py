@@ -34,3 +34,40 @@ def pip_requirements(*extra: str) -> list[str]:
         except metadata.PackageNotFoundError:
             continue
     return pins
+
+
+# The guide section each chapter folder follows, for the experiment tags below.
+GUIDE_SECTIONS = {
+    "01_tracking": "3. Tracking",
+    "02_logging": "4. Logging functions",
+    "03_multiple_runs": "5. Multiple experiments and runs",
+    "04_autolog": "6. Autologging",
+    "05_signatures": "8. Model signatures",
+    "06_custom_libraries": "9. Custom Python models",
+    "07_evaluation": "10. Model evaluation",
+    "08_registry": "11. Model registry",
+    "09_projects": "12. Projects",
+    "10_client": "13. MLflow client",
+    "11_cli": "14. CLI",
+    "12_tracking_server": "7. Tracking server",
+    "13_serving": "8. Model serving",
+    "14_remote_storage": "15. AWS integration",
+    "15_auth": "beyond the guide: authentication",
+    "16_model_format": "8. Storage format and Model API; 9. Custom flavors",
+    "17_sagemaker": "15. AWS integration: SageMaker",
+    "18_logged_models": "beyond the guide: logged models",
+    "19_tuning": "beyond the guide: hyperparameter tuning",
+    "20_migration": "beyond the guide: from MLflow 2 to 3",
+}
+
+
+def chapter_tags(script: str) -> dict[str, str]:
+    """``{"chapter": "01_tracking", "guide_section": "3. Tracking"}`` for a script's ``__file__``.
+
+    Every experiment a script creates carries them, so the MLflow UI can filter by chapter
+    (search experiments with ``tags.chapter = '01_tracking'``).
+    """
+    from pathlib import Path
+
+    folder = next(part for part in reversed(Path(script).resolve().parts) if part[:2].isdigit() and part[2:3] == "_")
+    return {"chapter": folder, "guide_section": GUIDE_SECTIONS[folder]}
