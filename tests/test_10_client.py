@@ -6,10 +6,11 @@ import re
 import mlflow
 import pandas as pd
 import pytest
-from harness import assert_rejected, expected_metrics
+from harness import assert_chapter_tags, assert_rejected, expected_metrics
 from mlflow.entities import ViewType
 
 from winelab import FEATURES
+from winelab.tracking import GUIDE_SECTIONS
 
 TOUR = "10_client/client_tour.py"
 LIFECYCLE = "10_client/client_lifecycle.py"
@@ -24,7 +25,8 @@ def test_tour_logs_searches_downloads_tags_and_exports(store, run_script):
     run_script(TOUR, "--alphas", *map(str, alphas), "--l1-ratio", "0.5")
 
     experiment = store.experiment("client_tour")
-    assert experiment.tags == {"chapter": "10_client", "data": "wine quality (red)"}
+    chapter = {"chapter": "10_client", "guide_section": GUIDE_SECTIONS["10_client"]}
+    assert experiment.tags == {**chapter, "data": "wine quality (red)"}
     runs = by_alpha(store.runs("client_tour"))
     assert set(runs) == set(alphas)
     expected = {alpha: expected_metrics(alpha, 0.5) for alpha in alphas}
@@ -105,6 +107,7 @@ def test_lifecycle_deletes_restores_and_renames(store, run_script):
     assert store.client.get_experiment_by_name(scratch.name).experiment_id == scratch.experiment_id
     assert scratch.lifecycle_stage == "deleted"
     assert scratch.tags["purpose"] == "lifecycle demo"
+    assert_chapter_tags(scratch)
     stages = re.findall(rf"experiment {scratch.experiment_id}: lifecycle_stage=(\w+)", result.stdout)
     assert stages == ["deleted", "active", "deleted"]
     [scratch_run] = store.client.search_runs([scratch.experiment_id], run_view_type=ViewType.ALL)

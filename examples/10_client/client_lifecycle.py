@@ -21,6 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 from winelab import UserError, run_example, server_parser
+from winelab.tracking import chapter_tags
 
 
 def main() -> None:
@@ -51,7 +52,7 @@ def main() -> None:
 
     # %% A scratch experiment with one run, then rename it
     name = f"{args.experiment_name}-scratch-{uuid.uuid4().hex[:8]}"
-    experiment_id = client.create_experiment(name, tags={"purpose": "lifecycle demo"})
+    experiment_id = client.create_experiment(name, tags={"purpose": "lifecycle demo", **chapter_tags(__file__)})
     scratch_run = client.create_run(experiment_id, run_name="scratch")
     client.set_terminated(scratch_run.info.run_id)
     new_name = f"{name}-renamed"

@@ -29,6 +29,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import FEATURES, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import fraction, non_negative_float
+from winelab.tracking import chapter_tags
 
 CURVE_STEPS = 5  # points on the learning curve logged as a metric history
 
@@ -75,7 +76,7 @@ def main() -> None:
     # %% Get or create the experiment (create_experiment fails if the name exists)
     experiment = client.get_experiment_by_name(args.experiment_name)
     if experiment is None:
-        experiment_id = client.create_experiment(args.experiment_name, tags={"chapter": "10_client"})
+        experiment_id = client.create_experiment(args.experiment_name, tags=chapter_tags(__file__))
     else:
         experiment_id = experiment.experiment_id
         if experiment.lifecycle_stage == "deleted":

@@ -28,7 +28,7 @@ from sklearn.linear_model import ElasticNet
 from winelab import TARGET, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import fraction, non_negative_float
 from winelab.data import URL
-from winelab.tracking import pip_requirements
+from winelab.tracking import chapter_tags, pip_requirements
 
 LOWER_IS_BETTER = {"rmse": True, "mae": True, "r2": False}
 
@@ -90,6 +90,7 @@ def main() -> None:
     )
 
     experiment = mlflow.set_experiment(args.experiment_name)
+    mlflow.set_experiment_tags(chapter_tags(__file__))
     path = sorted(args.alphas, reverse=True)  # strong to weak regularisation, as a path is walked
     # warm_start: each fit starts from the previous alpha's coefficients, like resuming a checkpoint.
     model = ElasticNet(l1_ratio=args.l1_ratio, random_state=args.seed, warm_start=True)
