@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import signal
+import socket
 import tarfile
 import tempfile
 import time
@@ -180,6 +181,7 @@ def the_one(mapping: dict):
 
 def test_standin_prints_what_a_client_needs(standin):
     text = standin.startup
+    assert f"$ python _moto_server.py -H 127.0.0.1 -p {standin.port}" in text
     assert f"AWS stand-in (moto) ready at {standin.url}" in text
     for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         assert f"export {key}={standin.env[key]}" in text
@@ -349,3 +351,19 @@ def test_bad_aws_settings_fail_in_one_line_and_create_nothing(standin, store, op
     assert_rejected(result, store, option)  # exit 2, one line naming the option, no run
     assert store.client.search_registered_models() == []
     assert aws_state(standin) == before
+
+
+def test_standin_refuses_a_taken_port_before_starting_anything(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = runner.current().run(
+            [str(script_path(STANDIN)), "--port", str(port)], cwd=tmp_path, env=clean_env(), ok=False, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.error_lines == [
+        f"error: port {port} on 127.0.0.1 is already in use by another program; "
+        "choose another with --port, or leave --port out to get a free one"
+    ]
+    assert "moto" not in result.stdout and list(tmp_path.iterdir()) == []

@@ -49,6 +49,7 @@ def main() -> int:
 
     # %% moto's server on 127.0.0.1 (moto_server, plus SageMaker's UpdateEndpoint: see _moto_server.py)
     moto_command = [sys.executable, str(MOTO_SERVER), "-H", HOST, "-p", str(port)]
+    print(f"$ python {MOTO_SERVER.name} -H {HOST} -p {port}   # = moto_server -H {HOST} -p {port}, + UpdateEndpoint")
     with (
         tempfile.TemporaryDirectory(prefix="aws-standin-") as workdir,
         background(
