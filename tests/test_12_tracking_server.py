@@ -18,7 +18,7 @@ import pytest
 import requests
 import runner
 import servers_fixtures
-from harness import assert_rejected, clean_env, expected_metrics, script_path
+from harness import assert_chapter_tags, assert_rejected, clean_env, expected_metrics, script_path
 from servers_fixtures import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
 
 from winelab.errors import UserError
@@ -72,7 +72,8 @@ def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run
     result = run_script(QUICKSTART, "--experiment-name", "quickstart-test", "--registered-model-name", "qs-iris")
     test_x, expected_predictions, accuracy = iris_expectations()
 
-    [run] = store.runs("quickstart-test")
+    [run] = store.runs("quickstart-test")  # and the experiment's chapter tags
+    assert store.experiment("quickstart-test").tags["chapter"] == "12_tracking_server"
     assert run.data.params == {"solver": "lbfgs", "max_iter": "1000", "random_state": "8888"}
     assert run.data.metrics["accuracy"] == pytest.approx(accuracy, rel=1e-12)
     assert run.data.tags["Training Info"] == "Basic LR model for iris data"
@@ -206,6 +207,8 @@ def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scen
         uri = metadata_root.as_uri() if number == 1 else f"sqlite:///{metadata_root}"
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name("four_scenarios")
+        assert_chapter_tags(experiment)
+        assert experiment.tags["chapter"] == "12_tracking_server"
         [run] = client.search_runs([experiment.experiment_id])
         assert run.info.run_id == (where["run_id"] or where["metadata"].name)
         assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}

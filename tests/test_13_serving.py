@@ -159,6 +159,7 @@ def test_the_alias_serves_the_version_it_points_at(served, monkeypatch):
     champion = store.client.get_model_version_by_alias(NAME, "champion")
     assert str(champion.version) == "2"  # version 1 was registered before serve_model.py ran
     assert store.client.get_run(champion.run_id).data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
+    assert store.experiment("serving").tags["chapter"] == "13_serving"  # store.experiment checks both tags
 
     rows = reference.first_rows(4)
     response = requests.post(

@@ -12,7 +12,7 @@ import pytest
 import remote_fixtures
 import requests
 import servers_fixtures
-from harness import expected_metrics, script_path
+from harness import assert_chapter_tags, expected_metrics, script_path
 from remote_fixtures import ADMIN, AUTH_READY, run_against
 from servers_fixtures import assert_gone, assert_port_refused, port_closed
 
@@ -64,6 +64,8 @@ def test_walkthrough_creates_user_denies_read_only_then_records_the_run(basic_au
     user = auth.get_user("alice")
     assert not user.is_admin
     experiment = client.get_experiment_by_name("auth_demo")
+    assert_chapter_tags(experiment)
+    assert experiment.tags["chapter"] == "15_auth"
     assert auth.get_user_permission("alice", "experiment", experiment.experiment_id).permission == "EDIT"
     [run] = client.search_runs([experiment.experiment_id])  # the refused run left nothing behind
     assert run.info.status == "FINISHED"
@@ -94,7 +96,9 @@ def test_chapter_01_as_a_user_needs_edit_on_the_experiment(basic_auth_server, ad
     assert refused.returncode == 1
     assert len(refused.error_lines) == 1, refused.stderr
     assert url in refused.error_lines[0] and "403" in refused.error_lines[0]
-    assert "runs/create" in refused.error_lines[0] and "Permission denied" in refused.error_lines[0]
+    # Refused at its first write: tagging the experiment (chapter tags), or creating the run.
+    assert re.search(r"/api/2\.0/mlflow/(experiments/set-experiment-tag|runs/create) ", refused.error_lines[0])
+    assert "Permission denied" in refused.error_lines[0]
     assert client.search_runs([experiment_id]) == []
 
     # EDIT instead of READ (a grant does not overwrite another: revoke first).

@@ -34,7 +34,7 @@ from sklearn.linear_model import ElasticNet
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_port_option
 from winelab.servers import NO_JOB_RUNNER, background, claim_port, stop_on_signals
-from winelab.tracking import pip_requirements
+from winelab.tracking import chapter_tags, pip_requirements
 
 
 def on_disk(uri: str, proxied_root: Path | None = None) -> str:
@@ -52,7 +52,9 @@ def log_training(tracking_uri: str, experiment_name: str, trained: dict, artifac
     mlflow.set_tracking_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
-        experiment_id = mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
+        # Tagged with this chapter ({"chapter": "12_tracking_server", ...}), to filter by chapter in the UI.
+        tags = chapter_tags(__file__)
+        experiment_id = mlflow.create_experiment(experiment_name, artifact_location=artifact_location, tags=tags)
     else:
         experiment_id = experiment.experiment_id
     with mlflow.start_run(experiment_id=experiment_id) as run:
