@@ -5,9 +5,14 @@ DeleteEndpoint, ... and S3, but answers UpdateEndpoint with "not implemented", a
 ``update_deployment`` needs it. The few lines below do what AWS does on UpdateEndpoint:
 the endpoint takes the new endpoint configuration and its production variants. (AWS shows
 ``Updating`` for minutes first; here the endpoint is ``InService`` again at once.)
+It also ends by itself when the process that started it is gone, even killed hard.
 
     python _moto_server.py -H 127.0.0.1 -p 5001     # the same options as moto_server
 """
+
+import os
+import threading
+import time
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -38,5 +43,15 @@ if not hasattr(SageMakerModelBackend, "update_endpoint"):  # a later moto may ha
     SageMakerModelBackend.update_endpoint = update_endpoint
     SageMakerResponse.update_endpoint = update_endpoint_action
 
+
+def exit_with_parent() -> None:
+    """End when the process that started us is gone (even SIGKILLed): a stand-in never outlives its script."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 if __name__ == "__main__":
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     main()
