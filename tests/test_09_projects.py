@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
+from harness import EXAMPLES, assert_chapter_tags, assert_rejected, clean_env, expected_metrics
 
 RUN_CLI = "09_projects/run_cli.py"
 RUN_PROJECT = "09_projects/run_project.py"
@@ -154,7 +154,9 @@ def test_mlflow_run_command_records_params_tags_and_metrics(store, run_script):
 
     assert re.search(r"^\$ \S*mlflow run \S*wine_project -P alpha=0.4 .*--env-manager local$", result.stdout, re.M)
     [run] = store.all_runs()  # the entry point joined the run MLflow opened: no second run
-    assert store.client.get_experiment(run.info.experiment_id).name == "wine_project"
+    experiment = store.client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "wine_project"
+    assert_chapter_tags(experiment)  # run_cli.py tagged what `mlflow run` created
     assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.25", "seed": "42", "data": UCI_URL}
     assert_project_run(run, "main")
     assert_metrics(run, 0.4, 0.2)

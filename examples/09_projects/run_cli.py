@@ -19,7 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlflow import MlflowClient
+
 from winelab import UserError, example_parser, run_example
+from winelab.tracking import tag_chapter
 
 PROJECT = Path(__file__).resolve().parent / "wine_project"
 
@@ -43,6 +46,10 @@ def main() -> None:
         last_line = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
         raise UserError(f"mlflow run exited with status {completed.returncode}: {last_line.strip()}")
     sys.stderr.write(completed.stderr)  # MLflow's own progress messages
+
+    # %% `mlflow run` created the experiment: tag it with the chapter, to filter by chapter in the UI
+    experiment = MlflowClient().get_experiment_by_name(args.experiment_name)
+    tag_chapter(experiment.experiment_id, __file__)
 
 
 if __name__ == "__main__":

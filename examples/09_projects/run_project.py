@@ -19,6 +19,7 @@ import mlflow.projects
 from mlflow import MlflowClient
 
 from winelab import example_parser, run_example
+from winelab.tracking import tag_chapter
 
 PROJECT = Path(__file__).resolve().parent / "wine_project"
 
@@ -38,8 +39,9 @@ def main() -> None:
         env_manager="local",  # default: a virtualenv built from python_env.yaml
     )
 
-    # %% Read back what the entry point recorded
+    # %% Read back what the entry point recorded; tag the experiment it made with the chapter
     run = MlflowClient().get_run(submitted.run_id)
+    tag_chapter(run.info.experiment_id, __file__)
     print(f"run {submitted.run_id}: {submitted.get_status()} in experiment {args.experiment_name!r}")
     print(f"  entry point: {run.data.tags['mlflow.project.entryPoint']}, params: {run.data.params}")
     print("  " + ", ".join(f"{name}={value:.4f}" for name, value in sorted(run.data.metrics.items())))

@@ -32,7 +32,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import positive_int
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 MLFLOW = Path(sys.executable).with_name("mlflow")  # the venv's `mlflow` executable
 MAX_LINES = 12  # of each command's output shown here
@@ -73,8 +73,7 @@ def main() -> None:
         mlflow_cli("experiments", "create", "--experiment-name", args.experiment_name, env=env)
     mlflow_cli("experiments", "search", env=env)
     experiment = mlflow.get_experiment_by_name(args.experiment_name)
-    for key, value in chapter_tags(__file__).items():  # to filter by chapter in the UI
-        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, key, value)
+    tag_chapter(experiment.experiment_id, __file__)  # set_experiment_tag: to filter by chapter in the UI
 
     # %% A run to look at, logged with the Python API: metrics, a text artifact and the model
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)

@@ -71,3 +71,12 @@ def chapter_tags(script: str) -> dict[str, str]:
 
     folder = next(part for part in reversed(Path(script).resolve().parts) if part[:2].isdigit() and part[2:3] == "_")
     return {"chapter": folder, "guide_section": GUIDE_SECTIONS[folder]}
+
+
+def tag_chapter(experiment_id: str, script: str) -> None:
+    """Set :func:`chapter_tags` on an experiment made by someone else (``mlflow run``, the CLI)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for key, value in chapter_tags(script).items():
+        client.set_experiment_tag(experiment_id, key, value)
