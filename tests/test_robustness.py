@@ -318,7 +318,8 @@ def test_invalid_option_fails_with_one_line_and_records_nothing(untouched_store,
     if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):  # a write, or a journal left
         try:
             assert store.all_runs() == [], f"recorded a run: {shown}"
-            assert [experiment.name for experiment in store.experiments()] == ["Default"], f"made an experiment: {shown}"
+            made = [experiment.name for experiment in store.experiments()]
+            assert made == ["Default"], f"made an experiment: {shown}"
         finally:
             db.write_bytes(empty)
             for journal in db.parent.glob(db.name + "-*"):
