@@ -57,7 +57,7 @@ def mlflow_server(root: Path) -> Iterator[Service]:
         yield service
 
 
-# %% processes
+# processes
 
 
 def alive(pid: int) -> bool:
@@ -112,7 +112,7 @@ def started_with_port(port: int) -> list[str]:
     return found
 
 
-# %% a chapter's server script, kept running
+# a chapter's server script, kept running
 
 
 @dataclass
@@ -170,7 +170,7 @@ def kill_leftovers(pid: int) -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
-# %% a taken port
+# a taken port
 
 
 class _Answer200(http.server.BaseHTTPRequestHandler):
@@ -213,7 +213,7 @@ def assert_port_refused(result: Result, port: int) -> None:
     assert started_with_port(port) == [], "no server was started for that port"
 
 
-# %% chapter 12's tracking server
+# chapter 12's tracking server
 
 
 @dataclass

@@ -61,7 +61,7 @@ def store_files(store: Store) -> Path:
     return store.artifacts_root  # the server's proxied-artifact folder
 
 
-# %% uri.py
+# uri.py
 
 
 def test_uri_honours_the_environment(any_store, run_script):
@@ -175,7 +175,7 @@ def test_uri_env_store_without_the_variable_fails_cleanly(store, run_script):
     assert list(store.workdir.iterdir()) == []
 
 
-# %% experiment.py
+# experiment.py
 
 
 def test_experiment_created_once_then_reused(any_store, run_script):
@@ -240,7 +240,7 @@ def test_experiment_that_was_deleted_is_reported_not_recreated(any_store, run_sc
     assert any_store.all_runs() == []
 
 
-# %% run.py
+# run.py
 
 
 def test_run_started_and_ended_by_hand(any_store, run_script):
@@ -309,7 +309,7 @@ def test_run_that_fails_after_start_is_ended_failed(any_store, run_script):
     assert run.data.params == {"alpha": "0.7", "l1_ratio": "0.7"}  # logged before the failure
 
 
-# %% artifacts.py
+# artifacts.py
 
 
 def test_artifacts_params_metrics_files_and_figure(any_store, run_script, tmp_path):
@@ -376,7 +376,7 @@ def test_artifacts_params_metrics_files_and_figure(any_store, run_script, tmp_pa
         assert not (any_store.workdir / "mlruns").exists(), "the client wrote no files of its own"
 
 
-# %% tags.py
+# tags.py
 
 
 def test_tags_and_system_tags(any_store, run_script):
@@ -404,7 +404,7 @@ def test_tags_and_system_tags(any_store, run_script):
     assert_metrics(run, 0.7, 0.7)
 
 
-# %% bad input: one line, exit 2, nothing recorded
+# bad input: one line, exit 2, nothing recorded
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from harness import EXAMPLES, assert_chapter_tags, assert_rejected, clean_env, expected_metrics
 
+from winelab.servers import BIN, MLFLOW
+
 RUN_CLI = "09_projects/run_cli.py"
 RUN_PROJECT = "09_projects/run_project.py"
 WORKFLOW = "09_projects/workflow.py"
 PROJECT = EXAMPLES / "09_projects" / "wine_project"
 ENTRY_POINTS = {"main": "09_projects/wine_project/train.py", "register": "09_projects/wine_project/register.py"}
-MLFLOW = Path(sys.executable).with_name("mlflow")
 UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
@@ -217,9 +218,9 @@ def test_wrong_parameter_type_fails_clearly_and_leaves_no_running_run(store):
     """MLflow does not check `type: float`; the entry point's parser does, and MLflow marks the run FAILED."""
     import subprocess
 
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PATH=f"{MLFLOW.parent}{os.pathsep}{os.environ['PATH']}")
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     completed = subprocess.run(
-        [str(MLFLOW), "run", str(PROJECT), "-P", "alpha=abc", "--experiment-name", "bad", "--env-manager", "local"],
+        [MLFLOW, "run", str(PROJECT), "-P", "alpha=abc", "--experiment-name", "bad", "--env-manager", "local"],
         cwd=store.workdir,
         env=env,
         capture_output=True,

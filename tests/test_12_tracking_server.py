@@ -40,7 +40,7 @@ taken_port = servers_fixtures.taken_port
 READY = re.compile(SERVER_READY)
 
 
-# %% helpers
+# helpers
 
 
 def refused(url: str) -> bool:
@@ -65,7 +65,7 @@ def iris_expectations(test_size: float = 0.2, seed: int = 42):
     return test_x, predictions, accuracy_score(test_y, predictions)
 
 
-# %% the quickstart and chapter 01 against the server
+# the quickstart and chapter 01 against the server
 
 
 def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run_script, monkeypatch):
@@ -151,7 +151,7 @@ def test_ui_shows_the_experiment_and_its_run(tracking_server, store, run_script,
     assert target.stat().st_size > 10_000
 
 
-# %% the four scenarios
+# the four scenarios
 
 
 # Two halves, one server each, so that `pytest -n 2` runs them side by side.
@@ -222,7 +222,7 @@ def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scen
     assert store.all_runs() == []
 
 
-# %% server.py itself
+# server.py itself
 
 
 def test_server_script_runs_a_command_against_the_server_then_stops(tmp_path):
@@ -267,7 +267,7 @@ def test_server_script_stops_cleanly_on_ctrl_c(tmp_path):
         kill_leftovers(pid)
 
 
-# %% a port another program holds: refused before anything starts
+# a port another program holds: refused before anything starts
 
 
 @pytest.mark.parametrize("script", [SERVER, SCENARIOS])
@@ -293,7 +293,7 @@ def test_an_answer_from_another_program_is_not_taken_for_the_server(taken_port, 
     )
 
 
-# %% bad input
+# bad input
 
 
 @pytest.mark.parametrize(

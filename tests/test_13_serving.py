@@ -180,7 +180,7 @@ def test_batch_predict_scores_a_csv_like_the_server(served, monkeypatch):
     assert "mlflow models predict -m models:/wine-serving@champion -i batch-input.csv -t csv" in result.stdout
 
 
-# %% bad input
+# bad input
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ def listed_with(exported: dict[str, str], bucket: str) -> list[str]:
 
 def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack, tmp_path):
     stack, url = proxied_stack, proxied_stack.url
-    # %% Chapter 01: one run with a model
+    # Chapter 01: one run with a model
     run_against(TRACKED, "--alpha", "0.4", "--l1-ratio", "0.2", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url})
     assert list(tmp_path.iterdir()) == []  # nothing local: no mlflow.db, mlruns or mlartifacts
 
@@ -131,7 +131,7 @@ def test_chapters_01_and_03_run_unchanged_against_postgres_and_s3(proxied_stack,
     predictions = predict_fresh(HarnessStore("remote", url, tmp_path), model.model_uri, n=4)
     assert predictions == pytest.approx(reference.expected_predictions(0.4, 0.2, 4), rel=1e-9)  # an independent refit
 
-    # %% Chapter 03: several experiments and runs in one process
+    # Chapter 03: several experiments and runs in one process
     run_against(
         MULTIPLE, "--alphas", "0.1", "0.5", "--l1-ratios", "0.3", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}
     )

@@ -16,10 +16,10 @@ from winelab import example_parser, load_wine, regression_metrics, run_example, 
 def main() -> None:
     args = example_parser(__doc__).parse_args()
 
-    # %% Load the data and hold out a test split (fixed seed, so runs compare)
+    # Load the data and hold out a test split (fixed seed, so runs compare)
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% Fit and evaluate
+    # Fit and evaluate
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))

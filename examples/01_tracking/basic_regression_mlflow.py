@@ -25,16 +25,16 @@ from winelab.tracking import chapter_tags, pip_requirements
 def main() -> None:
     args = example_parser(__doc__, experiment="experiment_1").parse_args()
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% The signature records the input columns and the output type
+    # The signature records the input columns and the output type
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% Choose (or create) the experiment, then record the run
+    # Choose (or create) the experiment, then record the run
     experiment = mlflow.set_experiment(args.experiment_name)
     # Tags on the experiment: {"chapter": "01_tracking", "guide_section": ...}, to filter by chapter in the UI
     mlflow.set_experiment_tags(chapter_tags(__file__))

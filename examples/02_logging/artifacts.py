@@ -44,7 +44,7 @@ def main() -> None:
     if not 1 <= args.steps <= MAX_STEPS:
         parser.error(f"--steps must be between 1 and {MAX_STEPS}, got {args.steps}")
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     wine = load_wine()
     train_x, test_x, train_y, test_y = split(wine, test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
@@ -52,7 +52,7 @@ def main() -> None:
     predicted = model.predict(test_x)
     metrics = regression_metrics(test_y, predicted)
 
-    # %% The regularisation path: the same model with alpha halved at each step
+    # The regularisation path: the same model with alpha halved at each step
     path = []
     for step in range(args.steps):
         alpha = args.alpha / 2**step
@@ -60,7 +60,7 @@ def main() -> None:
         weaker.fit(train_x, train_y)
         path.append((alpha, regression_metrics(test_y, weaker.predict(test_x))["rmse"]))
 
-    # %% The predicted-vs-actual figure
+    # The predicted-vs-actual figure
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(test_y, predicted, alpha=0.3)
     ax.plot([3, 8], [3, 8], color="grey", linestyle="--", label="perfect prediction")
@@ -70,18 +70,18 @@ def main() -> None:
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        # %% Parameters: one at a time, or a dict at once
+        # Parameters: one at a time, or a dict at once
         mlflow.log_param("alpha", args.alpha)
         mlflow.log_params({"l1_ratio": args.l1_ratio, "test_size": args.test_size, "seed": args.seed})
 
-        # %% Metrics: one value, a dict of values, and one metric over steps
+        # Metrics: one value, a dict of values, and one metric over steps
         mlflow.log_metric("rmse", metrics["rmse"])
         mlflow.log_metrics({"mae": metrics["mae"], "r2": metrics["r2"]})
         for step, (alpha, rmse) in enumerate(path):
             mlflow.log_metric("path_rmse", rmse, step=step)
             mlflow.log_metric("path_alpha", alpha, step=step)  # so the chart can show which alpha
 
-        # %% Files: MLflow copies them, so a temporary folder is enough
+        # Files: MLflow copies them, so a temporary folder is enough
         data_file = Path(tmp, "red-wine-quality.csv")
         wine.to_csv(data_file, index=False)  # index=False: no unnamed index column
         mlflow.log_artifact(str(data_file), artifact_path="data")
@@ -91,11 +91,11 @@ def main() -> None:
         test_x.assign(quality=test_y).to_csv(splits / "test.csv", index=False)
         mlflow.log_artifacts(str(splits), artifact_path="data/splits")
 
-        # %% A figure goes straight from memory to an artifact
+        # A figure goes straight from memory to an artifact
         mlflow.log_figure(fig, "plots/predicted_vs_actual.png")
         plt.close(fig)
 
-        # %% Where the files are: the run's artifact root, or one file in it
+        # Where the files are: the run's artifact root, or one file in it
         root_uri = mlflow.get_artifact_uri()
         train_uri = mlflow.get_artifact_uri(artifact_path="data/splits/train.csv")
 

@@ -31,14 +31,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% Create the experiment unless it exists; the artifact location must be a URI (file:///...)
+    # Create the experiment unless it exists; the artifact location must be a URI (file:///...)
     artifact_location = Path.cwd().joinpath("myartifacts").as_uri()
     existing = mlflow.get_experiment_by_name(args.experiment_name)
     if existing is None:
@@ -58,7 +58,7 @@ def main() -> None:
         # Tags and artifact location are fixed at creation; this run keeps the old ones.
         print(f"found experiment {args.experiment_name!r}: reusing it, its tags and artifact location")
 
-    # %% Read it back by id
+    # Read it back by id
     experiment = mlflow.get_experiment(experiment_id)
     created = datetime.fromtimestamp(experiment.creation_time / 1000, tz=timezone.utc)
     print(f"  name: {experiment.name}")
@@ -68,7 +68,7 @@ def main() -> None:
     print(f"  lifecycle stage: {experiment.lifecycle_stage}")
     print(f"  creation time: {experiment.creation_time} ({created:%Y-%m-%d %H:%M:%S} UTC)")
 
-    # %% Make it the active experiment: set_experiment returns the Experiment, not its id
+    # Make it the active experiment: set_experiment returns the Experiment, not its id
     experiment = mlflow.set_experiment(experiment_name=args.experiment_name)
     with mlflow.start_run() as run:  # no experiment_id needed: the active one is used
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})

@@ -40,13 +40,13 @@ def main() -> None:
     parser.add_argument("--fail", action="store_true", help="raise an error after the run started (to see FAILED)")
     args = parser.parse_args()
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% Start a run without `with`: start_run returns an ActiveRun
+    # Start a run without `with`: start_run returns an ActiveRun
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     mlflow.start_run(
@@ -56,7 +56,7 @@ def main() -> None:
         description=args.description,
     )
     try:
-        # %% Everything between start_run and end_run belongs to the active run
+        # Everything between start_run and end_run belongs to the active run
         active = mlflow.active_run()
         print(f"active run: {active.info.run_id} ({active.info.run_name}), status {active.info.status}")
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
@@ -67,10 +67,10 @@ def main() -> None:
         # Outside `with`, ending a crashed run is our job; MLflow's atexit hook would say FINISHED.
         mlflow.end_run(status="FAILED")
         raise
-    # %% End it with the chosen status (end_run's default is FINISHED)
+    # End it with the chosen status (end_run's default is FINISHED)
     mlflow.end_run(status=args.status)
 
-    # %% After end_run there is no active run, but last_active_run() fetches the one that just ended
+    # After end_run there is no active run, but last_active_run() fetches the one that just ended
     print(f"active run after end_run: {mlflow.active_run()}")
     run = mlflow.last_active_run()
     print(f"last active run: {run.info.run_id}")

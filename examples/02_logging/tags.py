@@ -24,7 +24,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
@@ -35,11 +35,11 @@ def main() -> None:
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)
-        # %% Tags belong to a run, so they are set while it is active; values become strings
+        # Tags belong to a run, so they are set while it is active; values become strings
         mlflow.set_tag("algorithm", "ElasticNet")
         mlflow.set_tags({"version": args.version, "environment": args.environment})
 
-    # %% Read the finished run back: your tags and MLflow's system tags side by side
+    # Read the finished run back: your tags and MLflow's system tags side by side
     tags = mlflow.get_run(run.info.run_id).data.tags
     print(f"run {run.info.run_id} in experiment {experiment.name!r}")
     print("your tags:")

@@ -60,14 +60,14 @@ def main() -> None:
     if store == "env" and not os.environ.get("MLFLOW_TRACKING_URI"):
         parser.error("--store env: MLFLOW_TRACKING_URI is not set")
 
-    # %% Fit and evaluate outside any run: if this fails, nothing is recorded
+    # Fit and evaluate outside any run: if this fails, nothing is recorded
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% Choose the store; set_tracking_uri() beats $MLFLOW_TRACKING_URI for this process
+    # Choose the store; set_tracking_uri() beats $MLFLOW_TRACKING_URI for this process
     if store == "default":
         # What MLflow uses when nothing is set (since 3.7; 2.x used ./mlruns). A relative
         # sqlite path is relative to the current folder. The guide's set_tracking_uri("")
@@ -82,7 +82,7 @@ def main() -> None:
             mlflow.set_tracking_uri(Path.cwd().joinpath("file_tracking").as_uri())
     tracking_uri = mlflow.get_tracking_uri()
 
-    # %% Record the run as in chapter 01
+    # Record the run as in chapter 01
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
@@ -96,7 +96,7 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
 
-    # %% Where everything went
+    # Where everything went
     print(f"store: {store}")
     print(f"tracking URI: {tracking_uri}")
     print(f"  metadata (params, metrics, tags) on disk: {on_disk(tracking_uri)}")

@@ -53,13 +53,13 @@ def main() -> None:
     }
 
     for experiment_name, settings in plan.items():
-        # %% Switch experiment: the runs started from now on are recorded in it
+        # Switch experiment: the runs started from now on are recorded in it
         experiment = mlflow.set_experiment(experiment_name)
         mlflow.set_experiment_tags(chapter_tags(__file__))
         print(f"experiment {experiment.name!r} (id {experiment.experiment_id})")
 
         for alpha, l1_ratio in settings:
-            # %% Fit and evaluate first, then record the run under a readable name
+            # Fit and evaluate first, then record the run under a readable name
             metrics = fit_and_evaluate(data, alpha, l1_ratio, args.seed)
             run_name = f"alpha-{alpha}_l1-{l1_ratio}"
             # Same as mlflow.start_run(run_name=...) ... mlflow.end_run(), but ended even on errors.

@@ -28,14 +28,14 @@ def main() -> None:
     add_grid_options(parser)
     args = parser.parse_args()
 
-    # %% Fit and evaluate every grid point first
+    # Fit and evaluate every grid point first
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     results = []
     for alpha, l1_ratio in itertools.product(args.alphas, args.l1_ratios):
         model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=args.seed).fit(train_x, train_y)
         results.append({"alpha": alpha, "l1_ratio": l1_ratio, **regression_metrics(test_y, model.predict(test_x))})
 
-    # %% The parent run holds the sweep; children are nested inside it
+    # The parent run holds the sweep; children are nested inside it
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(run_name="elasticnet-sweep") as parent:
@@ -46,7 +46,7 @@ def main() -> None:
                 mlflow.log_metrics({name: result[name] for name in ("rmse", "mae", "r2")})
             result["run_id"] = child.info.run_id
 
-        # %% Back in the parent: record the best child
+        # Back in the parent: record the best child
         best = min(results, key=lambda result: result["rmse"])
         mlflow.log_params({"best_alpha": best["alpha"], "best_l1_ratio": best["l1_ratio"]})
         mlflow.log_metric("best_rmse", best["rmse"])

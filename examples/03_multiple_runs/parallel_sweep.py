@@ -43,12 +43,12 @@ def main() -> None:
     args = parser.parse_args()
     grid = list(itertools.product(args.alphas, args.l1_ratios))
 
-    # %% Create the experiment once, here: workers only receive its id
+    # Create the experiment once, here: workers only receive its id
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     tracking_uri = mlflow.get_tracking_uri()
 
-    # %% Each worker process opens its own run; they write to the store at the same time
+    # Each worker process opens its own run; they write to the store at the same time
     results = Parallel(n_jobs=args.n_jobs)(
         delayed(train_and_log)(tracking_uri, experiment.experiment_id, alpha, l1_ratio, args.test_size, args.seed)
         for alpha, l1_ratio in grid

@@ -28,23 +28,23 @@ def main() -> None:
     args = example_parser(__doc__, experiment="autolog_generic", model=True).parse_args()
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% Choose the experiment, then switch autologging on *before* fitting
+    # Choose the experiment, then switch autologging on *before* fitting
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     # Saves the model with cloudpickle, so MLflow 3 prints a WARNING recommending skops;
     # mlflow.sklearn.autolog(serialization_format="skops") would choose the safe format.
     mlflow.autolog()
 
-    # %% Fit as usual: autologging opens a run, records it and ends it
+    # Fit as usual: autologging opens a run, records it and ends it
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     run = mlflow.last_active_run()
 
-    # %% A metric from sklearn.metrics on the model's predictions is autologged too,
+    # A metric from sklearn.metrics on the model's predictions is autologged too,
     # named after the function and the variable holding the inputs ("test_x")
     test_rmse = sklearn.metrics.root_mean_squared_error(test_y, model.predict(test_x))
 
-    # %% Read back what autologging recorded
+    # Read back what autologging recorded
     recorded = mlflow.get_run(run.info.run_id)
     logged_model = mlflow.last_logged_model()
     print(f"run {run.info.run_id} ({run.info.run_name!r}) in experiment {experiment.name!r}")

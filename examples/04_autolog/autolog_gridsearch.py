@@ -44,7 +44,7 @@ def main() -> None:
 
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% Switch on the scikit-learn autologging, with its tuning option
+    # Switch on the scikit-learn autologging, with its tuning option
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     mlflow.sklearn.autolog(
@@ -54,7 +54,7 @@ def main() -> None:
         log_models=False,
     )
 
-    # %% Fit the search inside a named run; autologging fills it and adds the child runs
+    # Fit the search inside a named run; autologging fills it and adds the child runs
     search = GridSearchCV(
         ElasticNet(random_state=args.seed),
         param_grid={"alpha": args.alphas, "l1_ratio": args.l1_ratios},
@@ -64,7 +64,7 @@ def main() -> None:
     with mlflow.start_run(run_name="elasticnet-gridsearch") as run:
         search.fit(train_x, train_y)
 
-        # %% Manual logging beside autologging, into the same run
+        # Manual logging beside autologging, into the same run
         predictions = search.predict(test_x)  # the refitted best estimator
         test_metrics = regression_metrics(test_y, predictions)
         mlflow.log_metric("test_rmse", test_metrics["rmse"])

@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--rows", type=positive_int, default=3, help="rows per batch (default: %(default)s)")
     args = parser.parse_args()
 
-    # %% Which model: the given URI, or the newest logged model of the experiment
+    # Which model: the given URI, or the newest logged model of the experiment
     model_uri = args.model_uri
     if model_uri is None:
         experiment = mlflow.get_experiment_by_name(args.experiment_name)
@@ -58,12 +58,12 @@ def main() -> None:
             raise UserError(f"no model logged in experiment {args.experiment_name!r}; run manual_signature.py first")
         model_uri = newest[0].model_uri
 
-    # %% Load it as a generic python_function model: this is what enforces the signature
+    # Load it as a generic python_function model: this is what enforces the signature
     model = mlflow.pyfunc.load_model(model_uri)
     print(f"model {model_uri}")
     print(f"  expects: {model.metadata.get_input_schema()}")
 
-    # %% Batches: one good, the others with a typical mistake each
+    # Batches: one good, the others with a typical mistake each
     _, test_x, _, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     good = test_x.head(args.rows)
     whole = good["free sulfur dioxide"].round()
@@ -78,7 +78,7 @@ def main() -> None:
         "'pH' as text": good.assign(pH=good["pH"].map(str).astype("string")),
     }
 
-    # %% Predict each batch; MLflow checks it against the signature first
+    # Predict each batch; MLflow checks it against the signature first
     for label, batch in batches.items():
         try:
             predictions = model.predict(batch)

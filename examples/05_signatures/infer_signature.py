@@ -23,19 +23,19 @@ from winelab.tracking import chapter_tags, pip_requirements
 def main() -> None:
     args = example_parser(__doc__, experiment="signatures").parse_args()
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% Inputs: the training features (a DataFrame: names + dtypes); outputs: the predictions
+    # Inputs: the training features (a DataFrame: names + dtypes); outputs: the predictions
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% The input example is a DataFrame too (the guide's {"columns": ..., "data": ...} dict
+    # The input example is a DataFrame too (the guide's {"columns": ..., "data": ...} dict
     # would be read as two columns named "columns" and "data")
     input_example = train_x.head(2)
 
-    # %% Log the model
+    # Log the model
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="infer_signature") as run:
@@ -49,7 +49,7 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
 
-    # %% Where the MLmodel file is, and what its signature section says (helper in _mlmodel.py)
+    # Where the MLmodel file is, and what its signature section says (helper in _mlmodel.py)
     show_mlmodel(model_info, run, experiment)
 
 

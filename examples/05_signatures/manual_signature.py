@@ -28,20 +28,20 @@ from winelab.tracking import chapter_tags, pip_requirements
 def main() -> None:
     args = example_parser(__doc__, experiment="signatures").parse_args()
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% The signature, by hand: one ColSpec(type, name) per input column, one unnamed output
+    # The signature, by hand: one ColSpec(type, name) per input column, one unnamed output
     input_schema = Schema([ColSpec("double", name) for name in FEATURES])
     output_schema = Schema([ColSpec("double")])  # ElasticNet predicts floats, not longs
     signature = ModelSignature(inputs=input_schema, outputs=output_schema)
 
-    # %% The input example: a few real rows with exactly the signature's columns
+    # The input example: a few real rows with exactly the signature's columns
     input_example = test_x.head(3)
 
-    # %% Log the model with both
+    # Log the model with both
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="manual_signature") as run:
@@ -55,7 +55,7 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
 
-    # %% Where the MLmodel file is, and what its signature section says (helper in _mlmodel.py)
+    # Where the MLmodel file is, and what its signature section says (helper in _mlmodel.py)
     show_mlmodel(model_info, run, experiment)
 
 

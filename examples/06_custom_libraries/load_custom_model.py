@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     client = MlflowClient()
 
-    # %% The run: the one given, or the newest in the experiment
+    # The run: the one given, or the newest in the experiment
     if args.run_id:
         try:
             run = client.get_run(args.run_id)
@@ -48,7 +48,7 @@ def main() -> None:
             raise UserError(f"no run in experiment {args.experiment_name!r}; run model_customization.py first")
         run = runs[0]
 
-    # %% The model that run logged (MLflow 2.x: the URI runs:/<run id>/custom_mlflow_pyfunc)
+    # The model that run logged (MLflow 2.x: the URI runs:/<run id>/custom_mlflow_pyfunc)
     models = client.search_logged_models(
         experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
     )
@@ -56,10 +56,10 @@ def main() -> None:
         raise UserError(f"run {run.info.run_id} logged no model")
     model_uri = models[0].model_uri
 
-    # %% Load it: MLflow puts the model's code folder on sys.path and calls load_context()
+    # Load it: MLflow puts the model's code folder on sys.path and calls load_context()
     model = mlflow.pyfunc.load_model(model_uri)
 
-    # %% The test split shipped with the model, through the wrapper's own helper method
+    # The test split shipped with the model, through the wrapper's own helper method
     test = model.unwrap_python_model().load_split("test")
     predictions = model.predict(test[FEATURES])
     metrics = regression_metrics(test[TARGET], predictions)

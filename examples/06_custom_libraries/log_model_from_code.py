@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--rows", type=positive_int, default=5, help="test rows to predict (default: %(default)s)")
     args = parser.parse_args()
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
@@ -47,7 +47,7 @@ def main() -> None:
         model_path = Path(scratch, "model.joblib")
         joblib.dump(model, model_path)
 
-        # %% Log the model as code: python_model is the file's path, not an object
+        # Log the model as code: python_model is the file's path, not an object
         # MLflow 2.x (before 2.12): python_model=WineQualityModel(), pickled with cloudpickle.
         model_info = mlflow.pyfunc.log_model(
             name="wine_model_from_code",
@@ -58,7 +58,7 @@ def main() -> None:
             pip_requirements=pip_requirements("joblib"),
         )
 
-    # %% MLmodel names the code file (where it came from) instead of a python_model.pkl
+    # MLmodel names the code file (where it came from) instead of a python_model.pkl
     pyfunc = model_info.flavors["python_function"]
     code_file = Path(pyfunc["model_code_path"]).name  # copied into the model's root folder
     print(f"run {run.info.run_id} in experiment {experiment.name!r}")
@@ -66,7 +66,7 @@ def main() -> None:
     print(f"  model: {model_info.model_uri}")
     print(f"  python_function flavor: loader {pyfunc['loader_module']}, model code {code_file}")
 
-    # %% Load it back: MLflow runs the copied file, set_model() hands over the object, load_context() runs
+    # Load it back: MLflow runs the copied file, set_model() hands over the object, load_context() runs
     loaded = mlflow.pyfunc.load_model(model_info.model_uri)
     rows = test_x.head(args.rows)
     predictions = loaded.predict(rows)

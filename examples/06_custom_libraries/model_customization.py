@@ -37,13 +37,13 @@ WRAPPER_MODULE = Path(__file__).resolve().with_name("_wine_wrapper.py")
 def main() -> None:
     args = example_parser(__doc__, experiment="custom_model").parse_args()
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% The environment the model needs, as a conda env with pinned pip packages
+    # The environment the model needs, as a conda env with pinned pip packages
     conda_env = {
         "name": "wine_custom_model",
         "channels": ["conda-forge"],
@@ -54,7 +54,7 @@ def main() -> None:
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with tempfile.TemporaryDirectory() as scratch:
-        # %% Artifacts: the model saved with joblib, and the data splits as CSV (no index column)
+        # Artifacts: the model saved with joblib, and the data splits as CSV (no index column)
         model_path = Path(scratch, "model.joblib")
         joblib.dump(model, model_path)
         data_dir = Path(scratch, "data")
@@ -63,11 +63,11 @@ def main() -> None:
         test_x.assign(**{TARGET: test_y}).to_csv(data_dir / "test.csv", index=False)
         artifacts = {"model": str(model_path), "data": str(data_dir)}
 
-        # %% Log the wrapper with its artifacts, its code and its environment
+        # Log the wrapper with its artifacts, its code and its environment
         with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
             mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
             mlflow.log_metrics(metrics)
-            # MLflow 2.x: log_model(artifact_path=..., code_path=[...]); 3.x: name= and code_paths=.
+            # MLflow 2.x: code_path=[...]; 3.x: code_paths=[...].
             model_info = mlflow.pyfunc.log_model(
                 name="custom_mlflow_pyfunc",
                 python_model=WineQualityModel(),

@@ -28,7 +28,7 @@ from winelab import TARGET, example_parser, load_wine, run_example, split
 from winelab.tracking import chapter_tags, pip_requirements
 
 
-# %% Extra metrics: eval_fn gets the predictions and targets as pandas Series
+# Extra metrics: eval_fn gets the predictions and targets as pandas Series
 def within_half_point(predictions, targets, metrics):
     """Share of wines whose predicted quality is within 0.5 of the true score."""
     return float(np.mean(np.abs(predictions - targets) <= 0.5))
@@ -39,7 +39,7 @@ def within_one_point(predictions, targets, metrics):
     return float(np.mean(np.abs(predictions - targets) <= 1.0))
 
 
-# %% A custom artifact: a function of the evaluation table that returns {name: file}
+# A custom artifact: a function of the evaluation table that returns {name: file}
 def residual_plots(eval_df, builtin_metrics, artifacts_dir):
     """Predicted vs actual quality, and the residuals (actual - predicted)."""
     actual, predicted = eval_df["target"], eval_df["prediction"]
@@ -59,13 +59,13 @@ def residual_plots(eval_df, builtin_metrics, artifacts_dir):
 def main() -> None:
     args = example_parser(__doc__, experiment="wine_evaluation").parse_args()
 
-    # %% Fit outside any run, as before
+    # Fit outside any run, as before
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% The evaluation data: the test features plus the target column
+    # The evaluation data: the test features plus the target column
     # quality is a whole number; as float, MLflow's dataset schema does not warn about integer columns.
     eval_data = test_x.assign(**{TARGET: test_y.astype(float)})
 
@@ -86,7 +86,7 @@ def main() -> None:
             input_example=train_x.head(2),
             pip_requirements=pip_requirements(),
         )
-        # %% Evaluate the logged model (by its models:/m-... URI) on the test rows
+        # Evaluate the logged model (by its models:/m-... URI) on the test rows
         # MLflow 2.x: mlflow.evaluate(..., custom_metrics=[...]); 3.0 moved it here and kept only extra_metrics=.
         result = mlflow.models.evaluate(
             model=model_info.model_uri,

@@ -77,14 +77,14 @@ def log_and_evaluate(model, run_name, params, train_x, eval_data):
 def main() -> None:
     args = parse_args()
 
-    # %% Fit both models outside any run
+    # Fit both models outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     baseline = DummyRegressor(strategy="mean").fit(train_x, train_y)
     candidate = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     candidate.fit(train_x, train_y)
     eval_data = test_x.assign(**{TARGET: test_y.astype(float)})
 
-    # %% Evaluate each one on the same rows, in its own run
+    # Evaluate each one on the same rows, in its own run
     mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     _, baseline_result = log_and_evaluate(baseline, "baseline_dummy", {"strategy": "mean"}, train_x, eval_data)
@@ -92,7 +92,7 @@ def main() -> None:
         candidate, "candidate_elasticnet", {"alpha": args.alpha, "l1_ratio": args.l1_ratio}, train_x, eval_data
     )
 
-    # %% The rules: lower rmse is better; an absolute ceiling and a required gain over the baseline
+    # The rules: lower rmse is better; an absolute ceiling and a required gain over the baseline
     thresholds = {
         METRIC: MetricThreshold(
             threshold=args.max_rmse,
@@ -101,7 +101,7 @@ def main() -> None:
         )
     }
 
-    # %% Validate: raises ModelValidationFailedException (one message line per failed check)
+    # Validate: raises ModelValidationFailedException (one message line per failed check)
     candidate_rmse, baseline_rmse = candidate_result.metrics[METRIC], baseline_result.metrics[METRIC]
     print(f"candidate rmse {candidate_rmse:.4f}, baseline (mean) rmse {baseline_rmse:.4f}")
     try:
@@ -117,7 +117,7 @@ def main() -> None:
         )
         print(f"PASSED: {reason}")
 
-    # %% Record the verdict on the candidate's run (the run has ended: use the client)
+    # Record the verdict on the candidate's run (the run has ended: use the client)
     client = mlflow.MlflowClient()
     client.set_tag(candidate_run_id, "validation", verdict)
     client.set_tag(candidate_run_id, "validation_reason", reason)

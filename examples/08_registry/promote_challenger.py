@@ -39,14 +39,14 @@ def main() -> None:
     args = add_model_name(example_parser(__doc__, experiment="wine_registry")).parse_args()
     name = args.model_name
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
     rmse = metrics["rmse"]
 
-    # %% Log the run and the model, without registering it yet
+    # Log the run and the model, without registering it yet
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="challenger") as run:
@@ -60,7 +60,7 @@ def main() -> None:
             pip_requirements=pip_requirements(),
         )
 
-    # %% Register it afterwards, from the logged model's URI (models:/m-...), with version tags
+    # Register it afterwards, from the logged model's URI (models:/m-...), with version tags
     # MLflow 2.x: register_model("runs:/<run_id>/<artifact_path>", name); 3.x logged models have their own URI.
     version = mlflow.register_model(
         model_info.model_uri,
@@ -75,11 +75,11 @@ def main() -> None:
         description=f"ElasticNet(alpha={args.alpha}, l1_ratio={args.l1_ratio}); test rmse {rmse:.4f}.",
     )
 
-    # %% The new version is the challenger
+    # The new version is the challenger
     # MLflow 2.x: transition_model_version_stage(name, version, "Staging"); stages are deprecated, use aliases.
     client.set_registered_model_alias(name, CHALLENGER, version)
 
-    # %% Compare with the champion: its rmse comes from the run that produced its version
+    # Compare with the champion: its rmse comes from the run that produced its version
     aliases = client.get_registered_model(name).aliases  # {alias: version}
     if CHAMPION in aliases:
         champion = client.get_model_version_by_alias(name, CHAMPION)
@@ -93,7 +93,7 @@ def main() -> None:
         print(f"{name!r} has no champion yet")
     print(f"challenger: version {version}, rmse {rmse:.4f} (alpha={args.alpha}, l1_ratio={args.l1_ratio})")
 
-    # %% Promote the challenger if it is better (lower rmse)
+    # Promote the challenger if it is better (lower rmse)
     if champion_rmse is None or rmse < champion_rmse:
         client.set_registered_model_alias(name, CHAMPION, version)
         client.delete_registered_model_alias(name, CHALLENGER)

@@ -33,13 +33,13 @@ MODEL_DESCRIPTION = "ElasticNet predicting red wine quality (0-10) from 11 physi
 def main() -> None:
     args = add_model_name(example_parser(__doc__, experiment="wine_registry")).parse_args()
 
-    # %% Fit and evaluate outside any run
+    # Fit and evaluate outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% Log the run; registered_model_name also creates a registry version of the logged model
+    # Log the run; registered_model_name also creates a registry version of the logged model
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="register_at_log_time") as run:
@@ -55,7 +55,7 @@ def main() -> None:
         )
     version = str(model_info.registered_model_version)
 
-    # %% Describe the registered model and the new version, and tag the version
+    # Describe the registered model and the new version, and tag the version
     client = MlflowClient()
     client.update_registered_model(args.model_name, description=MODEL_DESCRIPTION)
     client.update_model_version(

@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     name = args.model_name
 
-    # %% Search the registry for the model and list its versions
+    # Search the registry for the model and list its versions
     client = MlflowClient()
     found = client.search_registered_models(filter_string=f"name = '{name}'")
     if not found:
@@ -44,7 +44,7 @@ def main() -> None:
     if "champion" not in registered.aliases:
         raise UserError(f"{name!r} has no @champion alias yet; run promote_challenger.py first")
 
-    # %% Load whatever version @champion points to, and predict
+    # Load whatever version @champion points to, and predict
     champion_uri = f"models:/{name}@champion"
     model = mlflow.pyfunc.load_model(champion_uri)
     _, test_x, _, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)

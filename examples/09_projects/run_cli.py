@@ -22,6 +22,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from winelab import UserError, example_parser, run_example
+from winelab.servers import BIN, MLFLOW
 from winelab.tracking import tag_chapter
 
 PROJECT = Path(__file__).resolve().parent / "wine_project"
@@ -30,15 +31,14 @@ PROJECT = Path(__file__).resolve().parent / "wine_project"
 def main() -> None:
     args = example_parser(__doc__, experiment="wine_project").parse_args()
 
-    # %% The command: one -P per MLproject parameter
-    mlflow_cli = Path(sys.executable).with_name("mlflow")  # the venv's own `mlflow`
-    command = [str(mlflow_cli), "run", str(PROJECT)]
+    # The command: one -P per MLproject parameter
+    command = [MLFLOW, "run", str(PROJECT)]  # MLFLOW: the venv's own `mlflow`
     for name, value in [("alpha", args.alpha), ("l1_ratio", args.l1_ratio), ("test_size", args.test_size)]:
         command += ["-P", f"{name}={value}"]
     command += ["-P", f"seed={args.seed}", "--experiment-name", args.experiment_name, "--env-manager", "local"]
 
-    # %% Run it; the entry point's `python` must be the venv's, as when the venv is active
-    env = {**os.environ, "PATH": f"{mlflow_cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # Run it; the entry point's `python` must be the venv's, as when the venv is active
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     print("$ " + shlex.join(command), flush=True)
     completed = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if completed.returncode != 0:
@@ -47,7 +47,7 @@ def main() -> None:
         raise UserError(f"mlflow run exited with status {completed.returncode}: {last_line.strip()}")
     sys.stderr.write(completed.stderr)  # MLflow's own progress messages
 
-    # %% `mlflow run` created the experiment: tag it with the chapter, to filter by chapter in the UI
+    # `mlflow run` created the experiment: tag it with the chapter, to filter by chapter in the UI
     experiment = MlflowClient().get_experiment_by_name(args.experiment_name)
     tag_chapter(experiment.experiment_id, __file__)
 

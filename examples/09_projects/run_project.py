@@ -27,10 +27,10 @@ PROJECT = Path(__file__).resolve().parent / "wine_project"
 def main() -> None:
     args = example_parser(__doc__, experiment="wine_project").parse_args()
 
-    # %% env_manager="local" runs the entry point's `python` from PATH: make it this interpreter
+    # env_manager="local" runs the entry point's `python` from PATH: make it this interpreter
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-    # %% Run the project's `main` entry point and wait for it (synchronous=True is the default)
+    # Run the project's `main` entry point and wait for it (synchronous=True is the default)
     submitted = mlflow.projects.run(
         uri=str(PROJECT),
         entry_point="main",
@@ -39,7 +39,7 @@ def main() -> None:
         env_manager="local",  # default: a virtualenv built from python_env.yaml
     )
 
-    # %% Read back what the entry point recorded; tag the experiment it made with the chapter
+    # Read back what the entry point recorded; tag the experiment it made with the chapter
     run = MlflowClient().get_run(submitted.run_id)
     tag_chapter(run.info.experiment_id, __file__)
     print(f"run {submitted.run_id}: {submitted.get_status()} in experiment {args.experiment_name!r}")

@@ -38,7 +38,7 @@ def main() -> None:
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(run_name="workflow") as parent:
-        # %% Step 1: train (entry point `main`)
+        # Step 1: train (entry point `main`)
         train = mlflow.projects.run(
             str(PROJECT),
             entry_point="main",
@@ -46,7 +46,7 @@ def main() -> None:
             experiment_id=experiment.experiment_id,
             env_manager="local",
         )
-        # %% Step 2: check and register the model of step 1's run (entry point `register`)
+        # Step 2: check and register the model of step 1's run (entry point `register`)
         register = mlflow.projects.run(
             str(PROJECT),
             entry_point="register",
@@ -62,7 +62,7 @@ def main() -> None:
         )
         mlflow.set_tags({"train_run_id": train.run_id, "register_run_id": register.run_id})
 
-    # %% Read back the result from the registry
+    # Read back the result from the registry
     version = MlflowClient().get_model_version_by_alias(args.model_name, args.alias)
     print(f"workflow run {parent.info.run_id} in experiment {experiment.name!r}")
     print(f"  train run {train.run_id} -> register run {register.run_id}")

@@ -37,7 +37,7 @@ def main() -> None:
         raise UserError(f"no active experiment {args.experiment_name!r}: run examples/10_client/client_tour.py first")
     ids = [experiment.experiment_id]
 
-    # %% Delete the worst run: it leaves searches but stays in the store
+    # Delete the worst run: it leaves searches but stays in the store
     [worst] = client.search_runs(ids, order_by=["metrics.rmse DESC"], max_results=1)
     run_id = worst.info.run_id
     client.delete_run(run_id)
@@ -46,11 +46,11 @@ def main() -> None:
     deleted = client.search_runs(ids, run_view_type=ViewType.DELETED_ONLY)
     print(f"  searches now see {len(active)} active and {len(deleted)} deleted run(s)")
 
-    # %% Restore it
+    # Restore it
     client.restore_run(run_id)
     print(f"run {run_id}: lifecycle_stage={client.get_run(run_id).info.lifecycle_stage}")
 
-    # %% A scratch experiment with one run, then rename it
+    # A scratch experiment with one run, then rename it
     name = f"{args.experiment_name}-scratch-{uuid.uuid4().hex[:8]}"
     experiment_id = client.create_experiment(name, tags={"purpose": "lifecycle demo", **chapter_tags(__file__)})
     scratch_run = client.create_run(experiment_id, run_name="scratch")
@@ -61,7 +61,7 @@ def main() -> None:
     renamed = client.get_experiment_by_name(new_name)
     print(f"  by old name: {client.get_experiment_by_name(name)}, by new name: id {renamed.experiment_id}")
 
-    # %% Delete and restore the experiment (its runs go and come back with it)
+    # Delete and restore the experiment (its runs go and come back with it)
     client.delete_experiment(experiment_id)
     print(f"experiment {experiment_id}: lifecycle_stage={client.get_experiment(experiment_id).lifecycle_stage}")
     trash = client.search_experiments(view_type=ViewType.DELETED_ONLY, filter_string=f"name = '{new_name}'")
@@ -70,7 +70,7 @@ def main() -> None:
     print(f"experiment {experiment_id}: lifecycle_stage={client.get_experiment(experiment_id).lifecycle_stage}")
     print(f"  its run: {client.get_run(scratch_run.info.run_id).info.lifecycle_stage}")
 
-    # %% Tidy up: back to the trash (`mlflow gc` would purge it for good)
+    # Tidy up: back to the trash (`mlflow gc` would purge it for good)
     client.delete_experiment(experiment_id)
     print(f"experiment {experiment_id}: lifecycle_stage={client.get_experiment(experiment_id).lifecycle_stage}")
 

@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     client = MlflowClient()  # tracking URI from MLFLOW_TRACKING_URI, like the fluent API
 
-    # %% Get or create the experiment (create_experiment fails if the name exists)
+    # Get or create the experiment (create_experiment fails if the name exists)
     experiment = client.get_experiment_by_name(args.experiment_name)
     if experiment is None:
         experiment_id = client.create_experiment(args.experiment_name, tags=chapter_tags(__file__))
@@ -84,7 +84,7 @@ def main() -> None:
     client.set_experiment_tag(experiment_id, "data", "wine quality (red)")
     print(f"experiment {args.experiment_name!r} (id {experiment_id}): {client.get_experiment(experiment_id).tags}")
 
-    # %% One run per alpha: fit first, then create the run and log everything in one batch
+    # One run per alpha: fit first, then create the run and log everything in one batch
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     for alpha in args.alphas:
         model, metrics, curve = fit(alpha, args.l1_ratio, train_x, train_y, test_x, test_y, args.seed)
@@ -104,7 +104,7 @@ def main() -> None:
         client.set_terminated(run.info.run_id, "FINISHED")  # the fluent `with` block did this for you
         print(f"  run {run.info.run_id} alpha={alpha}: rmse={metrics['rmse']:.4f}")
 
-    # %% Search: finished runs with this l1_ratio, best (lowest) rmse first
+    # Search: finished runs with this l1_ratio, best (lowest) rmse first
     [best] = client.search_runs(
         [experiment_id],
         filter_string=f"attributes.status = 'FINISHED' and params.l1_ratio = '{args.l1_ratio}'",
@@ -114,18 +114,18 @@ def main() -> None:
     best_id = best.info.run_id
     print(f"best run {best_id}: alpha={best.data.params['alpha']}, rmse={best.data.metrics['rmse']:.4f}")
 
-    # %% A metric's whole history (a run's `data.metrics` only keeps the last value)
+    # A metric's whole history (a run's `data.metrics` only keeps the last value)
     history = client.get_metric_history(best_id, "rmse_by_train_rows")
     print("  rmse by training rows: " + ", ".join(f"{m.step}: {m.value:.4f}" for m in history))
 
-    # %% Artifacts: list (folders first), then download one file
+    # Artifacts: list (folders first), then download one file
     print(f"  artifacts: {[info.path for info in client.list_artifacts(best_id)]}")
     print(f"  in fit/: {[(info.path, info.file_size) for info in client.list_artifacts(best_id, 'fit')]}")
     args.output_dir.mkdir(parents=True, exist_ok=True)
     local = client.download_artifacts(best_id, "fit/coefficients.json", dst_path=str(args.output_dir))
     print(f"  downloaded {local}: intercept {json.loads(Path(local).read_text())['intercept']:.4f}")
 
-    # %% Tags: move the "best" tag to this run (re-runs may have tagged another), drop its draft tag
+    # Tags: move the "best" tag to this run (re-runs may have tagged another), drop its draft tag
     for previous in client.search_runs([experiment_id], filter_string="tags.best = 'true'"):
         client.delete_tag(previous.info.run_id, "best")
     client.set_tag(best_id, "best", "true")
@@ -134,7 +134,7 @@ def main() -> None:
     tags = client.get_run(best_id).data.tags
     print(f"  tags now: best={tags.get('best')}, draft={tags.get('draft', '<deleted>')}")
 
-    # %% All runs as a DataFrame, saved as CSV (the UI's "Download CSV" button)
+    # All runs as a DataFrame, saved as CSV (the UI's "Download CSV" button)
     frame = mlflow.search_runs(experiment_ids=[experiment_id], order_by=["metrics.rmse ASC"])
     csv_path = args.output_dir / "runs.csv"
     frame.to_csv(csv_path, index=False)

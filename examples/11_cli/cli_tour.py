@@ -22,7 +22,6 @@ The files the commands write (input CSV, predictions, downloads) go to
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -32,16 +31,16 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import positive_int
+from winelab.servers import MLFLOW  # the venv's `mlflow` executable
 from winelab.tracking import pip_requirements, tag_chapter
 
-MLFLOW = Path(sys.executable).with_name("mlflow")  # the venv's `mlflow` executable
 MAX_LINES = 12  # of each command's output shown here
 
 
 def mlflow_cli(*args: str, env: dict[str, str]) -> str:
     """Print ``$ mlflow <args>``, run it, show (the start of) its output, return its stdout."""
     print(f"\n$ mlflow {shlex.join(args)}", flush=True)
-    completed = subprocess.run([str(MLFLOW), *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    completed = subprocess.run([MLFLOW, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"`mlflow {args[0]} {args[1]}` failed (exit {completed.returncode}): {last}")
@@ -68,14 +67,14 @@ def main() -> None:
     uri = mlflow.get_tracking_uri()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
 
-    # %% Experiments: create (only if missing: create fails on an existing name), then list
+    # Experiments: create (only if missing: create fails on an existing name), then list
     if mlflow.get_experiment_by_name(args.experiment_name) is None:
         mlflow_cli("experiments", "create", "--experiment-name", args.experiment_name, env=env)
     mlflow_cli("experiments", "search", env=env)
     experiment = mlflow.get_experiment_by_name(args.experiment_name)
     tag_chapter(experiment.experiment_id, __file__)  # set_experiment_tag: to filter by chapter in the UI
 
-    # %% A run to look at, logged with the Python API: metrics, a text artifact and the model
+    # A run to look at, logged with the Python API: metrics, a text artifact and the model
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
@@ -93,18 +92,18 @@ def main() -> None:
         )
     run_id = run.info.run_id
 
-    # %% Runs: list the experiment's runs, describe one (JSON: info, params, metrics, tags)
+    # Runs: list the experiment's runs, describe one (JSON: info, params, metrics, tags)
     mlflow_cli("runs", "list", "--experiment-id", experiment.experiment_id, env=env)
     mlflow_cli("runs", "describe", "--run-id", run_id, env=env)
 
-    # %% Artifacts: list the run's files, download one into <output-dir>/downloads
+    # Artifacts: list the run's files, download one into <output-dir>/downloads
     mlflow_cli("artifacts", "list", "--run-id", run_id, "--artifact-path", "notes", env=env)
     mlflow_cli(
         "artifacts", "download", "--run-id", run_id, "--artifact-path", "notes/summary.txt",
         "--dst-path", str(out / "downloads"), env=env,
     )  # fmt: skip
 
-    # %% Batch scoring: a CSV of test wines in, a JSON of predictions out
+    # Batch scoring: a CSV of test wines in, a JSON of predictions out
     test_x.head(args.rows).to_csv(out / "input.csv", index=False)
     # MLflow 2.x: -m runs:/<run_id>/model; 3.x logged models have their own URI (models:/m-...).
     mlflow_cli(
@@ -113,7 +112,7 @@ def main() -> None:
     )  # fmt: skip
     print((out / "predictions.json").read_text())
 
-    # %% Delete a throwaway run, then purge it: `runs delete` only moves it to the trash
+    # Delete a throwaway run, then purge it: `runs delete` only moves it to the trash
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="throwaway") as scratch:
         mlflow.log_text("gc removes this file with the run\n", "note.txt")
     mlflow_cli("runs", "delete", "--run-id", scratch.info.run_id, env=env)

@@ -60,7 +60,6 @@ def log_training(tracking_uri: str, experiment_name: str, trained: dict, artifac
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(trained["params"])
         mlflow.log_metrics(trained["metrics"])
-        # MLflow 2.x: log_model(sk_model, artifact_path="wine_model"); 3.x names the model instead.
         model_info = mlflow.sklearn.log_model(
             sk_model=trained["model"],
             name="wine_model",
@@ -88,7 +87,7 @@ def show(command: list[str], hide: str | None = None) -> None:
     print("$ " + (text.replace(hide, "***") if hide else text))
 
 
-# %% 1. Library + file store: metadata and artifacts side by side under ./mlruns
+# 1. Library + file store: metadata and artifacts side by side under ./mlruns
 def library_file_store(base: Path, args, trained: dict) -> None:
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3.13+ refuses the file store without this opt-in
     mlruns = base / "scenario1" / "mlruns"
@@ -104,7 +103,7 @@ def library_file_store(base: Path, args, trained: dict) -> None:
     )
 
 
-# %% 2. Library + SQLite: metadata in one database file, artifacts in a folder we name
+# 2. Library + SQLite: metadata in one database file, artifacts in a folder we name
 def library_sqlite(base: Path, args, trained: dict) -> None:
     database = base / "scenario2" / "mlflow.db"
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +121,7 @@ def library_sqlite(base: Path, args, trained: dict) -> None:
     )
 
 
-# %% 3. Local tracking server: REST to `mlflow server`, SQLite behind it, artifacts proxied
+# 3. Local tracking server: REST to `mlflow server`, SQLite behind it, artifacts proxied
 def local_server(base: Path, args, trained: dict) -> None:
     workdir = base / "scenario3"
     server_command = [
@@ -146,7 +145,7 @@ def local_server(base: Path, args, trained: dict) -> None:
     )
 
 
-# %% 4. Remote-style: the server tracks metadata in its own database; clients write
+# 4. Remote-style: the server tracks metadata in its own database; clients write
 # artifacts straight to the artifact store (the guide's --no-serve-artifacts command)
 def remote_style_server(base: Path, args, trained: dict) -> None:
     workdir = base / "scenario4"
@@ -203,7 +202,7 @@ def main() -> None:
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
 
-    # %% Train once, outside any run
+    # Train once, outside any run
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     trained = {
@@ -214,7 +213,7 @@ def main() -> None:
         "input_example": train_x.head(2),
     }
 
-    # %% The same logging code, four times, against the four setups
+    # The same logging code, four times, against the four setups
     for number in sorted(set(args.scenarios)):
         SCENARIOS[number](base, args, trained)
 

@@ -38,7 +38,7 @@ def main() -> None:
     parser.set_defaults(test_size=0.2)  # the quickstart's split
     args = parser.parse_args()
 
-    # %% 1. Train and evaluate (no MLflow yet)
+    # 1. Train and evaluate (no MLflow yet)
     features, target = datasets.load_iris(return_X_y=True)
     train_x, test_x, train_y, test_y = train_test_split(
         features, target, test_size=args.test_size, random_state=args.seed
@@ -48,7 +48,7 @@ def main() -> None:
     model = LogisticRegression(**params).fit(train_x, train_y)
     accuracy = accuracy_score(test_y, model.predict(test_x))
 
-    # %% 2. Track the run and register the model (the URI comes from MLFLOW_TRACKING_URI)
+    # 2. Track the run and register the model (the URI comes from MLFLOW_TRACKING_URI)
     print(f"tracking URI: {mlflow.get_tracking_uri()}")
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))  # {"chapter": "12_tracking_server", ...}: a UI filter
@@ -57,7 +57,6 @@ def main() -> None:
         mlflow.log_metric("accuracy", accuracy)
         mlflow.set_tag("Training Info", "Basic LR model for iris data")
         signature = infer_signature(train_x, model.predict(train_x))
-        # MLflow 2.x: log_model(..., artifact_path="iris_model", ...); 3.x names the model instead.
         model_info = mlflow.sklearn.log_model(
             sk_model=model,
             name="iris_model",
@@ -70,7 +69,7 @@ def main() -> None:
     print(f"  logged model:     {model_info.model_uri}")
     print(f"  registered model: {args.registered_model_name} version {model_info.registered_model_version}")
 
-    # %% 3. Load the model back as a generic Python function and predict the test rows
+    # 3. Load the model back as a generic Python function and predict the test rows
     loaded_model = mlflow.pyfunc.load_model(model_info.model_uri)
     predictions = loaded_model.predict(test_x)
 

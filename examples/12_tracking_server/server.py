@@ -32,12 +32,12 @@ def main() -> int:
     port = claim_port(args.port)  # a taken port stops us here, before anything starts
     stop_on_signals()  # Ctrl-C and a plain `kill` both stop the server below
 
-    # %% Where the server keeps things: metadata in SQLite, artifacts in a plain folder
+    # Where the server keeps things: metadata in SQLite, artifacts in a plain folder
     workdir = Path(args.dir).resolve()
     backend_store_uri = f"sqlite:///{workdir / 'mlflow.db'}"
     artifacts_destination = workdir / "mlartifacts"
 
-    # %% The command a learner would type. The guide used --default-artifact-root; since
+    # The command a learner would type. The guide used --default-artifact-root; since
     # MLflow 2.0 the server proxies artifacts by default and --artifacts-destination says where.
     server_command = [
         "mlflow", "server",
@@ -50,7 +50,7 @@ def main() -> int:
     # NO_JOB_RUNNER: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false, no GenAI job runner (tracking does not need it).
     print("$ " + shlex.join([*(f"{key}={value}" for key, value in NO_JOB_RUNNER.items()), *server_command]))
 
-    # %% Start it, wait until it answers /health on its port, stop its whole process group at the end
+    # Start it, wait until it answers /health on its port, stop its whole process group at the end
     with background("mlflow server", server_command, port=port, workdir=workdir, env=NO_JOB_RUNNER) as server:
         print(f"MLflow tracking server ready at {server.url} (pid {server.process.pid}); UI: open it in a browser")
         print(f"  metadata:  {backend_store_uri}")

@@ -30,10 +30,10 @@ def main() -> None:
     parser.add_argument("--output", default="batch-predictions.json", help="JSON result (default: %(default)s)")
     args = parser.parse_args()
 
-    # %% The input: plain CSV with the signature's column names, no index column
+    # The input: plain CSV with the signature's column names, no index column
     load_wine()[FEATURES].head(args.rows).to_csv(args.input, index=False)
 
-    # %% The batch command; it resolves models:/ URIs through MLFLOW_TRACKING_URI like the Python API
+    # The batch command; it resolves models:/ URIs through MLFLOW_TRACKING_URI like the Python API
     command = ["mlflow", "models", "predict", "-m", args.model_uri, "-i", args.input, "-t", "csv"]
     command += ["-o", args.output, "--env-manager", "local"]
     print("$ " + shlex.join(command))

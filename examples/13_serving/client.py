@@ -48,7 +48,7 @@ def main() -> None:
     url = args.url.rstrip("/")
     rows = load_wine()[FEATURES].head(args.rows)
 
-    # %% Is it up, and which MLflow serves it?
+    # Is it up, and which MLflow serves it?
     try:
         ping = requests.get(f"{url}/ping", timeout=10)
     except requests.ConnectionError:
@@ -56,7 +56,7 @@ def main() -> None:
     version = requests.get(f"{url}/version", timeout=10)
     print(f"GET /ping -> {ping.status_code}; GET /version -> {version.text.strip()}")
 
-    # %% The same rows in each format /invocations accepts
+    # The same rows in each format /invocations accepts
     invocations = f"{url}/invocations"
     payloads = {
         "dataframe_split": {"dataframe_split": rows.to_dict(orient="split")},
@@ -72,7 +72,7 @@ def main() -> None:
     response.raise_for_status()
     print(f"{'csv':<18} -> {json.dumps(response.json()['predictions'])}")
 
-    # %% Requests that break the model's signature: 4xx and MLflow's reason
+    # Requests that break the model's signature: 4xx and MLflow's reason
     missing = rows.drop(columns=["alcohol"])
     wrong_type = rows.astype(object)
     wrong_type.loc[wrong_type.index[0], "pH"] = "acidic"

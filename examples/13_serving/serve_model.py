@@ -54,7 +54,6 @@ def register_model(args) -> str:
             pip_requirements=pip_requirements(),  # explicit pins: skips a slow inference step
         )
     version = model_info.registered_model_version
-    # MLflow 2.x moved versions through stages ("Production"); 3.x points an alias at a version.
     MlflowClient().set_registered_model_alias(args.registered_model_name, args.alias, version)
     print(f"run {run.info.run_id}: rmse={metrics['rmse']:.4f}")
     print(f"registered {args.registered_model_name} version {version}; alias @{args.alias} -> version {version}")
@@ -71,10 +70,10 @@ def main() -> int:
     port = claim_port(args.port)  # a taken port stops us here, before training or registering anything
     stop_on_signals()  # Ctrl-C and a plain `kill` both stop the model server below
 
-    # %% A model to serve: an existing URI, or a freshly registered version behind an alias
+    # A model to serve: an existing URI, or a freshly registered version behind an alias
     model_uri = args.model_uri or register_model(args)
 
-    # %% The scoring server: `mlflow models serve` (resolves models:/ URIs through the tracking URI)
+    # The scoring server: `mlflow models serve` (resolves models:/ URIs through the tracking URI)
     serve_command = [
         "mlflow", "models", "serve",
         "--model-uri", model_uri,

@@ -49,7 +49,7 @@ def main() -> int:
     port = claim_port(args.port)  # a taken port stops us here, before anything starts
     stop_on_signals()  # Ctrl-C and a plain `kill` both stop the server and delete its folder
 
-    # %% Credentials: the environment first, then the .env file (never in the repository)
+    # Credentials: the environment first, then the .env file (never in the repository)
     load_dotenv(args.env_file)
     admin = os.environ.get("MLFLOW_TRACKING_USERNAME", "admin")
     password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
@@ -58,7 +58,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="mlflow-auth-") as folder:
         workdir = Path(folder)
-        # %% The ini file, named by MLFLOW_AUTH_CONFIG_PATH; the password stays out of it (environment only)
+        # The ini file, named by MLFLOW_AUTH_CONFIG_PATH; the password stays out of it (environment only)
         config = workdir / "basic_auth.ini"
         config.write_text(BASIC_AUTH_INI.format(users_database=workdir / "basic_auth.db", admin=admin))
         auth_env = {
@@ -68,7 +68,7 @@ def main() -> int:
             "MLFLOW_FLASK_SERVER_SECRET_KEY": os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY") or secrets.token_hex(16),
         }
 
-        # %% The tracking server with the basic-auth app in front (SQLite metadata, proxied artifacts)
+        # The tracking server with the basic-auth app in front (SQLite metadata, proxied artifacts)
         server_command = [
             "mlflow", "server",
             "--app-name", "basic-auth",

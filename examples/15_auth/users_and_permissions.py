@@ -82,14 +82,14 @@ def main() -> None:
     if not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
         raise UserError("set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD to the admin's credentials")
 
-    # %% 1. No credentials, no access: 401 (the REST API, called directly)
+    # 1. No credentials, no access: 401 (the REST API, called directly)
     search = f"{uri}/api/2.0/mlflow/experiments/search"
     anonymous = requests.post(search, json={"max_results": 1}, timeout=10)
     print(f"1. anonymous request            -> {anonymous.status_code} {anonymous.reason}")
     if anonymous.status_code != 401:
         raise UserError(f"{uri} let an anonymous request in: is it running with --app-name basic-auth?")
 
-    # %% 2. The admin creates a user through the basic-auth app's REST API
+    # 2. The admin creates a user through the basic-auth app's REST API
     # The Python client wraps these calls: auth = mlflow.server.get_app_client("basic-auth", tracking_uri=uri),
     # then auth.create_user(name, password), auth.grant_user_permission(...). Importing it loads MLflow's
     # server app, which (with Starlette 1.10) prints a deprecation warning, so this script calls the API.
@@ -106,7 +106,7 @@ def main() -> None:
     if not args.password:
         print(f"   its password (generated): {password}")
 
-    # %% 3. The admin creates the experiment and gives the user READ on it
+    # 3. The admin creates the experiment and gives the user READ on it
     # (MLflow 2.x: POST 2.0/mlflow/experiments/permissions/create; 3.x: one grant API for all resources)
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))  # {"chapter": "15_auth", ...}: a UI filter
@@ -115,12 +115,12 @@ def main() -> None:
     granted = admin_api(uri, "GET", "3.0/mlflow/users/permissions/get", target).json()["permission"]
     print(f"3. experiment {experiment.name!r} (id {experiment.experiment_id}): {args.username} has {granted}")
 
-    # %% Fit and evaluate before any run, as always
+    # Fit and evaluate before any run, as always
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% 4. As the user with READ: reading works, writing is refused with 403
+    # 4. As the user with READ: reading works, writing is refused with 403
     with credentials(args.username, password):
         seen = mlflow.get_experiment(experiment.experiment_id)
         print(f"4. {args.username} reads experiment {seen.name!r}: ok")
@@ -131,7 +131,7 @@ def main() -> None:
         except MlflowException as exc:
             print(f"   {args.username} starts a run -> {exc.get_http_status_code()} {exc.error_code}")
 
-    # %% 5. The admin grants EDIT; now the user's run is recorded
+    # 5. The admin grants EDIT; now the user's run is recorded
     set_permission(uri, args.username, experiment.experiment_id, "EDIT")
     with credentials(args.username, password):
         with mlflow.start_run(experiment_id=experiment.experiment_id) as run:

@@ -56,7 +56,7 @@ def main() -> None:
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     signature = infer_signature(train_x, model.predict(train_x))
 
-    # %% Save with the custom flavor: model.json, the flavor's code, the environment, MLmodel
+    # Save with the custom flavor: model.json, the flavor's code, the environment, MLmodel
     model_dir = fresh(out / "elasticnet_json")
     _json_flavor.save_model(model, model_dir, code_paths=[str(FLAVOR_MODULE)], signature=signature)
     files = sorted(str(path.relative_to(model_dir)) for path in model_dir.rglob("*") if path.is_file())
@@ -66,7 +66,7 @@ def main() -> None:
     head = (model_dir / _json_flavor.MODEL_FILE).read_text().splitlines()[:8]
     print(f"{_json_flavor.MODEL_FILE} (start):\n  " + "\n  ".join(head))
 
-    # %% Log it like any flavor: Model.log calls the flavor's save_model, then uploads the folder
+    # Log it like any flavor: Model.log calls the flavor's save_model, then uploads the folder
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="custom_flavor") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = _json_flavor.log_model(
@@ -74,13 +74,13 @@ def main() -> None:
         )
     print(f"\nrun {run.info.run_id}: logged {model_info.model_uri} (flavors: {', '.join(model_info.flavors)})")
 
-    # %% Load natively: the flavor rebuilds an ElasticNet from the JSON
+    # Load natively: the flavor rebuilds an ElasticNet from the JSON
     rows = test_x.head(args.rows)
     native = _json_flavor.load_model(model_info.model_uri)
     same = np.array_equal(native.predict(rows), model.predict(rows))
     print(f"_json_flavor.load_model -> {type(native).__name__}; predicts as the fitted model: {same}")
 
-    # %% Predict in a fresh process: pyfunc imports _json_flavor from the model's own code/ folder
+    # Predict in a fresh process: pyfunc imports _json_flavor from the model's own code/ folder
     rows.to_csv(out / "input.csv", index=False)
     command = [
         "models", "predict", "-m", model_info.model_uri, "-i", str(out / "input.csv"), "-t", "csv",

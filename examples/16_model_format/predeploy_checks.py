@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.output_dir
 
-    # %% Log the model with an input example: MLflow also stores it as a request body
+    # Log the model with an input example: MLflow also stores it as a request body
     train_x, _, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     experiment = mlflow.set_experiment(args.experiment_name)
@@ -76,7 +76,7 @@ def main() -> None:
     print(f"run {run.info.run_id}: logged {model_info.model_uri}\n  files at {location}")
     out.mkdir(parents=True, exist_ok=True)
 
-    # %% Validate the model's own request example, as the scoring server would parse it, then predict
+    # Validate the model's own request example, as the scoring server would parse it, then predict
     serving_input = mlflow.artifacts.download_artifacts(f"{location}/serving_input_example.json", dst_path=str(out))
     # MLflow 2.x-3.12: mlflow.models.validate_serving_input(model_uri, serving_input); deprecated in 3.13.
     mlflow.models.predict(
@@ -89,7 +89,7 @@ def main() -> None:
     predictions = json.loads((out / "predictions.json").read_text())["predictions"]
     print(f"\nserving_input_example.json: valid; predictions {predictions}")
 
-    # %% A broken request: the same rows without the alcohol column
+    # A broken request: the same rows without the alcohol column
     request = json.loads(Path(serving_input).read_text())
     table = request["dataframe_split"]
     missing = table["columns"].index("alcohol")
@@ -107,7 +107,7 @@ def main() -> None:
         # The message also shows the data and the schema; its last sentence says what is wrong.
         print(f"broken_input.json: REJECTED by MLflow: {exc.message.rsplit('Error: ', 1)[-1]}")
 
-    # %% Fix the requirements of the logged model in place: add one, remove one
+    # Fix the requirements of the logged model in place: add one, remove one
     before = mlflow.artifacts.load_text(f"{location}/requirements.txt").splitlines()
     mlflow_cli("models", "update-pip-requirements", "-m", location, "add", args.add)
     mlflow_cli("models", "update-pip-requirements", "-m", location, "remove", args.remove)
@@ -116,7 +116,7 @@ def main() -> None:
     for line in sorted(set(before) | set(after)):
         print(f"  {'+' if line not in before else '-' if line not in after else ' '} {line}")
 
-    # %% A Docker build folder: Dockerfile + model_dir/ (building the image needs Docker: see the README)
+    # A Docker build folder: Dockerfile + model_dir/ (building the image needs Docker: see the README)
     docker_dir = fresh(out / "docker")
     mlflow_cli("models", "generate-dockerfile", "-m", model_info.model_uri, "-d", str(docker_dir))
     print(f"\n{docker_dir / 'Dockerfile'} (without comments):")

@@ -72,8 +72,8 @@ def main() -> None:
     signature = infer_signature(train_x, model.predict(train_x))
     rows = test_x.head(args.rows)
 
-    # %% Save to a folder. pip_requirements: exactly these lines go into requirements.txt
-    # MLflow 2.x wrote model.pkl (cloudpickle); 3.x uses skops, which loads without running pickled code.
+    # Save to a folder. pip_requirements: exactly these lines go into requirements.txt
+    # The sklearn flavor saves with skops (model.skops), which loads without running pickled code.
     model_dir = fresh(out / "wine_model")
     mlflow.sklearn.save_model(
         model,
@@ -85,7 +85,7 @@ def main() -> None:
     print(f"saved with mlflow.sklearn.save_model into {model_dir}:")
     show_files(model_dir)
 
-    # %% Load natively (the scikit-learn object) and as pyfunc (any flavor, one predict)
+    # Load natively (the scikit-learn object) and as pyfunc (any flavor, one predict)
     native = mlflow.sklearn.load_model(str(model_dir))
     print(f"\nmlflow.sklearn.load_model -> {type(native).__name__}; coef_:")
     for name, coef in zip(native.feature_names_in_, native.coef_, strict=True):
@@ -96,7 +96,7 @@ def main() -> None:
     print(f"  native predictions: {[round(float(v), 6) for v in native.predict(rows)]}")
     print(f"  pyfunc predictions: {[round(float(v), 6) for v in pyfunc_model.predict(rows)]}")
 
-    # %% extra_pip_requirements: MLflow infers the requirements (a few seconds), then adds yours
+    # extra_pip_requirements: MLflow infers the requirements (a few seconds), then adds yours
     extra_dir = fresh(out / "wine_model_extra_requirements")
     mlflow.sklearn.save_model(
         model, path=str(extra_dir), signature=signature, extra_pip_requirements=[args.extra_requirement]
@@ -104,7 +104,7 @@ def main() -> None:
     print(f"\nrequirements.txt with pip_requirements=[...] (exactly the list given):\n  {read_lines(model_dir)}")
     print(f"requirements.txt with extra_pip_requirements=[{args.extra_requirement!r}]:\n  {read_lines(extra_dir)}")
 
-    # %% pyfunc_predict_fn: which method the pyfunc's predict calls (here a classifier's probabilities)
+    # pyfunc_predict_fn: which method the pyfunc's predict calls (here a classifier's probabilities)
     good = train_y >= 7
     classifier = make_pipeline(StandardScaler(), LogisticRegression()).fit(train_x, good)
     classifier_dir = fresh(out / "good_wine_classifier")
@@ -116,7 +116,7 @@ def main() -> None:
     for pair in probabilities:
         print(f"  {[round(float(p), 6) for p in pair]}")
 
-    # %% Log the model to the tracking store, then download it to a folder of your choice (dst_path)
+    # Log the model to the tracking store, then download it to a folder of your choice (dst_path)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="storage_format") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = mlflow.sklearn.log_model(

@@ -47,7 +47,7 @@ def main() -> int:
     port = claim_port(args.port)  # a taken port stops us here, before anything starts
     stop_on_signals()  # Ctrl-C and a plain `kill` both stop moto below
 
-    # %% moto's server on 127.0.0.1 (moto_server, plus SageMaker's UpdateEndpoint: see _moto_server.py)
+    # moto's server on 127.0.0.1 (moto_server, plus SageMaker's UpdateEndpoint: see _moto_server.py)
     moto_command = [sys.executable, str(MOTO_SERVER), "-H", HOST, "-p", str(port)]
     print(f"$ python {MOTO_SERVER.name} -H {HOST} -p {port}   # = moto_server -H {HOST} -p {port}, + UpdateEndpoint")
     with (
@@ -56,12 +56,12 @@ def main() -> int:
             "moto server", moto_command, port=port, workdir=Path(workdir), health_path="/moto-api/data.json"
         ) as moto,
     ):
-        # %% What a client needs: the endpoint, dummy credentials, the region (real AWS: leave out the endpoint)
+        # What a client needs: the endpoint, dummy credentials, the region (real AWS: leave out the endpoint)
         aws_env = {"AWS_ENDPOINT_URL": moto.url, **DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": args.region}
         for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):  # a real profile or session must not mix in
             os.environ.pop(variable, None)
 
-        # %% The bucket the deployment uploads the model to (on AWS you create it once, in the same region)
+        # The bucket the deployment uploads the model to (on AWS you create it once, in the same region)
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -224,7 +224,7 @@ def main() -> None:
     args = parse_args()
     name, champion_uri = args.model_name, f"models:/{args.model_name}@champion"
 
-    # %% The champion to deploy (registered here first if NAME has none yet)
+    # The champion to deploy (registered here first if NAME has none yet)
     if not args.delete:
         client = MlflowClient()
         try:
@@ -238,19 +238,19 @@ def main() -> None:
     import boto3
 
     with aws_errors():
-        # %% MLflow's deployment client for SageMaker, in one region (MLflow 2.x: mlflow.sagemaker.deploy(...))
+        # MLflow's deployment client for SageMaker, in one region (MLflow 2.x: mlflow.sagemaker.deploy(...))
         deployer = get_deploy_client(f"sagemaker:/{args.region}")
         sagemaker, s3 = boto3.client("sagemaker", region_name=args.region), boto3.client("s3", region_name=args.region)
         existing = [d for d in deployer.list_deployments() if d["EndpointName"] == args.deployment_name]
 
         if args.delete:
-            # %% delete_deployment: the endpoint, then its configuration, its models and their model.tar.gz
+            # delete_deployment: the endpoint, then its configuration, its models and their model.tar.gz
             if not existing:
                 raise UserError(f"no deployment named {args.deployment_name!r} in {args.region}; nothing to delete")
             deployer.delete_deployment(args.deployment_name, config={"region_name": args.region})
             print(f"deleted deployment {args.deployment_name!r}")
         else:
-            # %% What every deployment needs; the tags record the registry version on the SageMaker model
+            # What every deployment needs; the tags record the registry version on the SageMaker model
             def config() -> dict:  # a fresh dict per call: MLflow adds its own tag (model_uri) to the one it gets
                 return {
                     "image_url": args.image_url,
@@ -263,7 +263,7 @@ def main() -> None:
                 }
 
             if not existing:
-                # %% create_deployment: upload, SageMaker model, endpoint configuration, endpoint; waits for InService
+                # create_deployment: upload, SageMaker model, endpoint configuration, endpoint; waits for InService
                 deployer.create_deployment(
                     args.deployment_name, champion_uri, flavor="python_function", config=config()
                 )
@@ -271,7 +271,7 @@ def main() -> None:
             elif (serving := deployed_version(deployer, sagemaker, args.deployment_name)) == str(version):
                 print(f"deployment {args.deployment_name!r} already serves version {version}; nothing to update")
             else:
-                # %% update_deployment, mode "replace": new model + configuration, switch, delete the old ones.
+                # update_deployment, mode "replace": new model + configuration, switch, delete the old ones.
                 # It waits at least 20 s before it checks the endpoint (MLflow's own delay).
                 deployer.update_deployment(
                     args.deployment_name,
@@ -281,7 +281,7 @@ def main() -> None:
                 )
                 print(f"updated deployment {args.deployment_name!r} from version {serving} to version {version}")
 
-        # %% What is there now: get_deployment, list_deployments, the SageMaker model, the bucket
+        # What is there now: get_deployment, list_deployments, the SageMaker model, the bucket
         show(deployer, sagemaker, s3, args)
 
 

@@ -80,7 +80,7 @@ def main() -> None:
     args = parse_args()
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% The two datasets, named and traced to the UCI file (see datasets.py)
+    # The two datasets, named and traced to the UCI file (see datasets.py)
     # quality is a whole number; as float, MLflow's dataset schema does not warn about integer columns.
     train_ds = mlflow.data.from_pandas(
         train_x.assign(**{TARGET: train_y.astype(float)}), source=URL, name="wine_train", targets=TARGET
@@ -99,10 +99,9 @@ def main() -> None:
         mlflow.log_input(train_ds, context="training")
         mlflow.log_input(eval_ds, context="evaluation")
 
-        # %% One checkpoint per alpha: a logged model with its params and step, then its metrics
+        # One checkpoint per alpha: a logged model with its params and step, then its metrics
         for step, alpha in enumerate(path):
             model.set_params(alpha=alpha).fit(train_x, train_y)
-            # MLflow 2.x: log_model(model, artifact_path=...) stored the model inside the run.
             model_info = mlflow.sklearn.log_model(
                 sk_model=model,
                 name=f"checkpoint-{step}",
@@ -115,7 +114,7 @@ def main() -> None:
             mlflow.log_metrics(metrics, step=step, model_id=model_info.model_id, dataset=eval_ds)
             print(f"step {step}: alpha {alpha:<6g} rmse {metrics['rmse']:.4f}  {model_info.model_uri}")
 
-    # %% Rank this run's checkpoints by their metric on the evaluation dataset
+    # Rank this run's checkpoints by their metric on the evaluation dataset
     ranked = mlflow.search_logged_models(
         experiment_ids=[experiment.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}'",
@@ -134,7 +133,7 @@ def main() -> None:
         value = next(metric.value for metric in logged.metrics if metric.key == args.rank_by)
         print(f"  {rank}. {logged.name:<13} alpha {logged.params['alpha']:<6} {args.rank_by} {value:.4f}")
 
-    # %% Register the best checkpoint
+    # Register the best checkpoint
     best = ranked[0]
     version = mlflow.register_model(best.model_uri, args.model_name)
     print(f"registered {best.name} ({best.model_uri}) as {args.model_name} version {version.version}")

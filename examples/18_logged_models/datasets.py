@@ -52,7 +52,7 @@ def main() -> None:
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
 
-    # %% Four ways to get the data: the first two hold the same rows, the last two do not
+    # Four ways to get the data: the first two hold the same rows, the last two do not
     variants = {
         f"seed-{args.seed}": split(load_wine(), test_size=args.test_size, seed=args.seed),
         # The file read and split again: a new DataFrame holding the same rows.
@@ -67,7 +67,7 @@ def main() -> None:
         eval_ds = as_dataset(test_x, test_y, "wine_test")
 
         with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=run_name):
-            # %% Record both splits as inputs of the run, with their role
+            # Record both splits as inputs of the run, with their role
             mlflow.log_input(train_ds, context="training")
             mlflow.log_input(eval_ds, context="evaluation")
 
@@ -78,7 +78,7 @@ def main() -> None:
             mlflow.log_metrics(regression_metrics(test_y, model.predict(test_x)))
         logged[run_name] = (train_ds, eval_ds)
 
-    # %% Compare the digests with the first run's
+    # Compare the digests with the first run's
     first_train, first_eval = next(iter(logged.values()))
     print(f"experiment {experiment.name!r}, source {URL}")
     print(f"  {'run':<16} {'wine_train (digest, rows)':<30} wine_test (digest, rows)")

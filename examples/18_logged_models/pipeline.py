@@ -49,12 +49,12 @@ def main() -> None:
     args = parse_args()
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% Autologging on before the fit; skops saves the pipeline without pickle
+    # Autologging on before the fit; skops saves the pipeline without pickle
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     mlflow.sklearn.autolog(log_input_examples=True, serialization_format="skops")
 
-    # %% The scaler and the model, fitted together on the raw features: autolog opens and ends a run
+    # The scaler and the model, fitted together on the raw features: autolog opens and ends a run
     pipeline = Pipeline(
         [
             ("scaler", StandardScaler()),
@@ -65,7 +65,7 @@ def main() -> None:
     run = mlflow.last_active_run()
     logged_model = mlflow.last_logged_model()
 
-    # %% Load the logged model as a generic pyfunc and predict on raw rows: no scaling by the caller
+    # Load the logged model as a generic pyfunc and predict on raw rows: no scaling by the caller
     loaded = mlflow.pyfunc.load_model(logged_model.model_uri)
     rows = test_x.head(args.rows)
     from_mlflow = loaded.predict(rows)

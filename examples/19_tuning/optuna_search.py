@@ -77,7 +77,7 @@ def objective(trial: optuna.Trial, train_x, train_y, args) -> float:
         trial.set_user_attr("mlflow_run_id", child.info.run_id)  # the link from Optuna's side
         mlflow.log_params(trial.params)
         try:
-            # %% k-fold CV on the training rows; after each fold, log and report the running mean
+            # k-fold CV on the training rows; after each fold, log and report the running mean
             fold_rmses = []
             folds = KFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
             for fold, (fit_rows, score_rows) in enumerate(folds.split(train_x)):
@@ -93,12 +93,12 @@ def objective(trial: optuna.Trial, train_x, train_y, args) -> float:
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"cv_rmse {cv_rmse:.4f} after fold {fold} is worse than the median")
         except optuna.TrialPruned:
-            # %% Pruned: end the child run as KILLED ourselves (the with block would say FAILED)
+            # Pruned: end the child run as KILLED ourselves (the with block would say FAILED)
             mlflow.set_tag("optuna.state", "PRUNED")
             mlflow.end_run(status="KILLED")
             raise
         except DegenerateModel as exc:
-            # %% Failed: leaving the with block with an exception ends the child run as FAILED
+            # Failed: leaving the with block with an exception ends the child run as FAILED
             mlflow.set_tags({"optuna.state": "FAIL", "error": str(exc)})
             trial.set_user_attr("error", str(exc))
             raise
@@ -122,16 +122,16 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    # %% Data first: the test rows are kept out of the search
+    # Data first: the test rows are kept out of the search
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
 
-    # %% The study: a seeded TPE sampler (repeatable proposals) and a median pruner
+    # The study: a seeded TPE sampler (repeatable proposals) and a median pruner
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial ourselves
     sampler = optuna.samplers.TPESampler(seed=args.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_FOLDS)
     study = optuna.create_study(study_name="wine-elasticnet", direction="minimize", sampler=sampler, pruner=pruner)
 
-    # %% The parent run holds the study; each trial opens its child run inside it
+    # The parent run holds the study; each trial opens its child run inside it
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(
@@ -155,7 +155,7 @@ def main() -> None:
             lambda trial: objective(trial, train_x, train_y, args), n_trials=args.n_trials, catch=(DegenerateModel,)
         )
 
-        # %% Back in the parent: the outcome counts, Optuna's table and the best trial
+        # Back in the parent: the outcome counts, Optuna's table and the best trial
         states = [trial.state for trial in study.trials]
         counts = {state: states.count(state) for state in optuna.trial.TrialState}
         mlflow.log_metrics(
@@ -174,7 +174,7 @@ def main() -> None:
         mlflow.log_metric("best_cv_rmse", best.value)
         mlflow.set_tags({"best_trial_number": str(best.number), "best_run_id": best_run_id})
 
-        # %% Refit the best params on all training rows, score on the test rows, log and register
+        # Refit the best params on all training rows, score on the test rows, log and register
         model = ElasticNet(random_state=args.seed, **best.params).fit(train_x, train_y)
         mlflow.log_metrics(regression_metrics(test_y, model.predict(test_x)))
         model_info = mlflow.sklearn.log_model(

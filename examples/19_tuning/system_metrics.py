@@ -73,12 +73,12 @@ def main() -> None:
     train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
     alphas = np.logspace(-4, 1, args.n_alphas)
 
-    # %% Switch system metrics on for every run from now on, sampled every --sampling-interval seconds
+    # Switch system metrics on for every run from now on, sampled every --sampling-interval seconds
     mlflow.enable_system_metrics_logging()
     mlflow.set_system_metrics_sampling_interval(args.sampling_interval)
     mlflow.set_system_metrics_samples_before_logging(1)  # log each sample (default: 1; more = averaged)
 
-    # %% The run: the monitor thread starts with it and stops when it ends
+    # The run: the monitor thread starts with it and stops when it ends
     experiment = mlflow.set_experiment(args.experiment_name)
     mlflow.set_experiment_tags(chapter_tags(__file__))
     with mlflow.start_run(run_name="regularisation-path") as run:
@@ -101,7 +101,7 @@ def main() -> None:
         mlflow.log_param("best_alpha", best_alpha)
         mlflow.log_metrics({"best_cv_rmse": cv_rmses[best], **regression_metrics(test_y, model.predict(test_x))})
 
-    # %% Read the samples back: one history per system/ metric, one entry per sample
+    # Read the samples back: one history per system/ metric, one entry per sample
     client = MlflowClient()
     names = sorted(key for key in client.get_run(run.info.run_id).data.metrics if key.startswith("system/"))
     print(f"run {run.info.run_id} in experiment {experiment.name!r}")

@@ -169,15 +169,15 @@ def main() -> None:
     folder = args.folder.resolve()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a few tiny files: no progress bars
 
-    # %% The guide's world: a ./mlruns folder written by MLflow 2.10.2
+    # The guide's world: a ./mlruns folder written by MLflow 2.10.2
     mlruns = unpack_guide_era_store(folder, args.replace)
     print(f"unpacked {FIXTURE.name} into {mlruns}")
 
-    # %% The file store wrote absolute paths; this copy moved, so point them here (as you would after `mv`)
+    # The file store wrote absolute paths; this copy moved, so point them here (as you would after `mv`)
     old, changed = relocate(mlruns)
     print(f"artifact paths in {changed} meta.yaml files: {old}/... -> {mlruns.as_uri()}/...")
 
-    # %% MLflow 3 refuses the file store without the opt-in ...
+    # MLflow 3 refuses the file store without the opt-in ...
     os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)  # as in a fresh shell
     print(f"\n>>> MlflowClient(tracking_uri={mlruns.as_uri()!r}).search_experiments()")
     try:
@@ -186,14 +186,14 @@ def main() -> None:
     except MlflowException as refusal:
         print(f"refused: {refusal.message}")
 
-    # %% ... and opens it with MLFLOW_ALLOW_FILE_STORE=true (MLflow 2.x: no setting needed)
+    # ... and opens it with MLFLOW_ALLOW_FILE_STORE=true (MLflow 2.x: no setting needed)
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     print("\n>>> os.environ['MLFLOW_ALLOW_FILE_STORE'] = 'true'  # what the file store holds:")
     before = snapshot(MlflowClient(tracking_uri=mlruns.as_uri()))
     show(before)
     del os.environ["MLFLOW_ALLOW_FILE_STORE"]  # neither the migration nor SQLite needs it
 
-    # %% Migrate: run in the project folder, the command reads ./mlruns and writes ./mlflow.db
+    # Migrate: run in the project folder, the command reads ./mlruns and writes ./mlflow.db
     command = ["migrate-filestore", "--source", ".", "--target", "sqlite:///mlflow.db"]
     print(f"\n$ cd {shlex.quote(str(folder))} && mlflow {shlex.join(command)}", flush=True)
     done = subprocess.run([str(MLFLOW), *command], cwd=folder, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -202,7 +202,7 @@ def main() -> None:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"`mlflow migrate-filestore` failed (exit {done.returncode}): {last}")
 
-    # %% Read everything back from SQLite and compare
+    # Read everything back from SQLite and compare
     target = f"sqlite:///{folder / 'mlflow.db'}"
     print(f"\n>>> MlflowClient(tracking_uri={target!r})  # what the SQLite store holds:")
     after = snapshot(MlflowClient(tracking_uri=target))
@@ -215,7 +215,7 @@ def main() -> None:
         f"\nsame experiments, runs, params, metric histories, tags and artifacts: {len(after)} experiments, {runs} runs"
     )
 
-    # %% Where things are now, and how to look at them
+    # Where things are now, and how to look at them
     print(f"\nmetadata: {folder / 'mlflow.db'}; artifacts: still in {mlruns} (keep it)")
     print("look at it (a bare `mlflow ui` there would still pick ./mlruns, which holds experiments):")
     print(f"  cd {shlex.quote(str(folder))} && mlflow ui --backend-store-uri sqlite:///mlflow.db")

@@ -147,7 +147,7 @@ def main() -> None:
         raise UserError(f"--folder {args.folder}: no such folder")
     print(f"folder: {folder}")
 
-    # %% Where a script started in this folder logs (the Python API's rules)
+    # Where a script started in this folder logs (the Python API's rules)
     env_uri = os.environ.get("MLFLOW_TRACKING_URI")
     if env_uri:
         logs_to, why = absolute(env_uri, folder), "from $MLFLOW_TRACKING_URI"
@@ -155,7 +155,7 @@ def main() -> None:
         logs_to, why = default_store(folder)
     print(f"\nscripts started here log to: {logs_to}\n  ({why})")
 
-    # %% What `mlflow ui` / `mlflow server` started in this folder reads (not MLFLOW_TRACKING_URI!)
+    # What `mlflow ui` / `mlflow server` started in this folder reads (not MLFLOW_TRACKING_URI!)
     backend = os.environ.get("MLFLOW_BACKEND_STORE_URI")
     if backend:
         ui_reads, ui_why = absolute(backend, folder), "from $MLFLOW_BACKEND_STORE_URI"
@@ -163,7 +163,7 @@ def main() -> None:
         ui_reads, ui_why = default_store(folder)
     print(f"`mlflow ui` started here reads: {ui_reads}\n  ({ui_why}; it ignores MLFLOW_TRACKING_URI)")
 
-    # %% The advice
+    # The advice
     if ui_reads == logs_to:
         print("\nverdict: the same store")
     elif logs_to.startswith(("http://", "https://")):
@@ -183,7 +183,7 @@ def main() -> None:
                 "  migrate it: mlflow migrate-filestore --source . --target sqlite:///mlflow.db (see migrate_store.py)"
             )
 
-    # %% Every store in sight, and what it holds (the tracking URI's last: a server may be down)
+    # Every store in sight, and what it holds (the tracking URI's last: a server may be down)
     print("\nstores:")
     local = [uri for uri in dict.fromkeys([*stores_in(folder), ui_reads, logs_to]) if local_path(uri) is not None]
     remote = [] if local_path(logs_to) is not None else [logs_to]

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     python = venv / "bin" / "python"
     started = time.perf_counter()
 
-    # %% A fresh venv, ignored by git from the inside (Python 3.13's venv does this itself)
+    # A fresh venv, ignored by git from the inside (Python 3.13's venv does this itself)
     if venv.exists() and not args.reuse:
         shutil.rmtree(venv)
     if not python.exists():
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     (venv / ".gitignore").write_text("# created by python -m winelab.newest\n*\n")
 
-    # %% requirements.in without version pins: pip resolves to the newest installable set
+    # requirements.in without version pins: pip resolves to the newest installable set
     names = unpinned(REPO / "requirements.in")
     print(f"installing {len(names)} direct requirements unpinned: {' '.join(names)}", flush=True)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
     print(f"pip check: {(check.stdout or check.stderr).strip()}")
 
-    # %% What was installed, next to the newest version the index lists
+    # What was installed, next to the newest version the index lists
     versions = installed_versions(python, WATCHED)
     print(f"\nbuilt {venv} in {time.perf_counter() - started:.0f} s; versions:")
     for name, version in versions.items():
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_tests:
         return 0
 
-    # %% The whole suite with the new venv's Python (scripts run with the same interpreter)
+    # The whole suite with the new venv's Python (scripts run with the same interpreter)
     env = mlflow_free_env(VIRTUAL_ENV=str(venv))
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()

@@ -269,7 +269,7 @@ def _start_postgres(stack: Stack) -> None:
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
     log = state / "postgres-setup.log"
     data = root / "data"
-    # %% A new cluster: superuser "postgres", password logins only, no fsync (throwaway data)
+    # A new cluster: superuser "postgres", password logins only, no fsync (throwaway data)
     initdb = [pg_bin("initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}"]
     _run(_as_owner([*initdb, "--auth=scram-sha-256", "-E", "UTF8", "--no-sync", "--no-instructions"]), "initdb", log)
     pwfile.unlink()
@@ -279,7 +279,7 @@ def _start_postgres(stack: Stack) -> None:
     )
     start = [pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "postgres.log"), "-o", options, "-w", "-t", "60"]
     _run(_as_owner([*start, "start"]), "pg_ctl start", log)
-    # %% The MLflow database and its owner
+    # The MLflow database and its owner
     import psycopg2
     from psycopg2 import sql
 

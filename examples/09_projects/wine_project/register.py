@@ -37,7 +37,7 @@ def main() -> None:
     args = parse_args()
     client = MlflowClient()
 
-    # %% Find the model the training run logged (MLflow 3: a LoggedModel with its own id)
+    # Find the model the training run logged (MLflow 3: a LoggedModel with its own id)
     try:
         train_run = client.get_run(args.run_id)
     except mlflow.exceptions.MlflowException as exc:
@@ -47,7 +47,7 @@ def main() -> None:
         sys.exit(f"error: run {args.run_id} logged no model; give the id of a 'main' run")
     model_uri = f"models:/{model_ids[0]}"
 
-    # %% Evaluate it on the test split, load it like any consumer would (pyfunc)
+    # Evaluate it on the test split, load it like any consumer would (pyfunc)
     _, test_x, _, test_y = split(load_wine(args.data), test_size=args.test_size, seed=args.seed)
     metrics = regression_metrics(test_y, mlflow.pyfunc.load_model(model_uri).predict(test_x))
 
@@ -56,7 +56,7 @@ def main() -> None:
         if metrics["rmse"] > args.max_rmse:
             sys.exit(f"error: rmse {metrics['rmse']:.4f} > max_rmse {args.max_rmse}: model not registered")
 
-        # %% Register it and point the alias at the new version (as in chapter 08)
+        # Register it and point the alias at the new version (as in chapter 08)
         version = mlflow.register_model(model_uri, args.model_name)
         client.set_registered_model_alias(args.model_name, args.alias, version.version)
         mlflow.set_tag("registered_version", f"{args.model_name}/{version.version}")

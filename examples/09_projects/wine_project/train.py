@@ -44,13 +44,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
 
-    # %% Fit and evaluate before touching the run
+    # Fit and evaluate before touching the run
     train_x, test_x, train_y, test_y = split(load_wine(args.data), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
 
-    # %% Join the run MLflow opened for this entry point (its id is in MLFLOW_RUN_ID)
+    # Join the run MLflow opened for this entry point (its id is in MLFLOW_RUN_ID)
     with mlflow.start_run() as run:
         # The parameters are already on the run: MLflow logged the -P values and the defaults.
         mlflow.log_metrics(metrics)
