@@ -21,7 +21,7 @@ REQUIREMENTS_ARGS ?=
 # uv builds the test-pythons venvs when this is an executable (it comes with requirements.txt), else pip
 UV ?= $(BIN)/uv
 
-.PHONY: setup system-deps data demo ui test bench test-newest test-pythons lint format requirements clean
+.PHONY: setup system-deps data demo ui screenshots test bench test-newest test-pythons lint format requirements clean
 
 setup: $(STAMP)
 
@@ -57,6 +57,10 @@ ui: setup
 	and "error: port $(UI_PORT) on 127.0.0.1 is taken; pick another: make ui UI_PORT=5001")'
 	@echo "MLflow UI on the demo store: http://127.0.0.1:$(UI_PORT)  (Ctrl-C stops it)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/demo-store/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+# The README's pictures of the UI (docs/screenshots/), from the demo store, in headless Chromium.
+screenshots: setup
+	$(BIN)/python -m winelab.screenshots --store demo-store --out docs/screenshots
 
 test: data
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)

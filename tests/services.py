@@ -20,7 +20,6 @@ CHROMIUM_HINT = (
     "`sudo make system-deps` (Debian/Ubuntu) or `.venv/bin/playwright install chromium` (macOS, no root), "
     "or set CHROMIUM to a Chromium executable"
 )
-DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
 
 def in_ci() -> bool:
@@ -63,14 +62,13 @@ def require_postgres() -> None:
 def chromium_executable() -> str | None:
     """The browser to launch: ``CHROMIUM`` if set, else Debian's ``chromium``; None: Playwright's own.
 
-    A ``CHROMIUM`` that is not an executable file skips (or fails) the test rather than being ignored.
+    The lookup is ``make screenshots``'s; a ``CHROMIUM`` that is not an executable file skips
+    (or fails) the test rather than being ignored.
     """
-    if explicit := os.environ.get("CHROMIUM"):
-        usable = os.path.isfile(explicit) and os.access(explicit, os.X_OK)
-        require(f"a Chromium at CHROMIUM={explicit}", usable, CHROMIUM_HINT)
-        return explicit
-    if found := shutil.which("chromium"):
-        return found
-    if os.path.isfile(DEBIAN_CHROMIUM) and os.access(DEBIAN_CHROMIUM, os.X_OK):
-        return DEBIAN_CHROMIUM
-    return None
+    from winelab import screenshots
+    from winelab.errors import UserError
+
+    try:
+        return screenshots.chromium_executable()
+    except UserError:
+        require(f"a Chromium at CHROMIUM={os.environ['CHROMIUM']}", False, CHROMIUM_HINT)
