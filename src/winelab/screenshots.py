@@ -109,11 +109,10 @@ def shoot(page, path: Path) -> None:
     print(f"saved {path}")
 
 
-def take(url: str, experiment_id: str, run_names: list[str], out: Path) -> None:
+def take(url: str, experiment_id: str, run_names: list[str], out: Path, executable: str | None) -> None:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    executable = chromium_executable()
     with sync_playwright() as playwright:
         try:
             browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -175,6 +174,7 @@ def main() -> int:
     if not db.is_file():
         raise UserError(f"no store at {db}: run make demo first")
     experiment_id, run_names = what_to_show(db)
+    executable = chromium_executable()  # None: Playwright's own
     port = claim_port(args.port)
     args.out.mkdir(parents=True, exist_ok=True)
     stop_on_signals()
@@ -182,7 +182,7 @@ def main() -> int:
     env = {"MLFLOW_DISABLE_TELEMETRY": "true", **NO_JOB_RUNNER}  # no telemetry banner in the pictures
     with tempfile.TemporaryDirectory(prefix="winelab-screenshots-") as workdir:  # the server's log and cwd
         with background("mlflow ui", command, port=port, workdir=Path(workdir), env=env) as server:
-            take(server.url, experiment_id, run_names, args.out.resolve())
+            take(server.url, experiment_id, run_names, args.out.resolve(), executable)
     return 0
 
 
