@@ -32,17 +32,8 @@ import runner
 import services
 from harness import Result, Store, clean_env, make_store, script_path
 
+from winelab.screenshots import CHROMIUM_ARGS
 from winelab.servers import NO_JOB_RUNNER, Service, background, free_port, taken_message
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @contextlib.contextmanager
