@@ -39,6 +39,17 @@ def test_chapter_layout(chapter):
     assert (REPO / "tests" / f"test_{chapter.name}.py").is_file(), "each chapter has its mirrored test module"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_tags_name_the_guide_section_the_readme_gives(chapter):
+    """The ``guide_section`` tag experiments get (winelab.tracking) is the README's chapter table's column."""
+    from winelab.tracking import GUIDE_SECTIONS
+
+    rows = re.findall(r"^\| \[`(\d\d_\w+)`\]\([^)]*\) \| ([^|]+) \|", (REPO / "README.md").read_text(), re.M)
+    readme = {folder: section.strip() for folder, section in rows}
+    assert chapter.name in readme, f"the README's chapter table has no row for {chapter.name}"
+    assert GUIDE_SECTIONS.get(chapter.name) == readme[chapter.name]
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=relative)
 def test_script_is_run_by_its_chapter_tests(script):
     test_module = REPO / "tests" / f"test_{script.parent.name}.py"

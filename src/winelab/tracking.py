@@ -36,7 +36,8 @@ def pip_requirements(*extra: str) -> list[str]:
     return pins
 
 
-# The guide section each chapter folder follows, for the experiment tags below.
+# The guide section each chapter folder follows (the README's chapter table says the same:
+# tests/test_examples.py checks), for the experiment tags below.
 GUIDE_SECTIONS = {
     "01_tracking": "3. Tracking",
     "02_logging": "4. Logging functions",
@@ -49,15 +50,15 @@ GUIDE_SECTIONS = {
     "09_projects": "12. Projects",
     "10_client": "13. MLflow client",
     "11_cli": "14. CLI",
-    "12_tracking_server": "7. Tracking server",
-    "13_serving": "8. Model serving",
-    "14_remote_storage": "15. AWS integration",
+    "12_tracking_server": "3. Quickstart with a server; 7. Tracking server",
+    "13_serving": "8. Model component: serving",
+    "14_remote_storage": "7. Scenario 4; 15. AWS integration",
     "15_auth": "beyond the guide: authentication",
-    "16_model_format": "8. Storage format and Model API; 9. Custom flavors",
+    "16_model_format": "8. Storage format, Model API; 9. Custom flavors; pre-deployment checks",
     "17_sagemaker": "15. AWS integration: SageMaker",
-    "18_logged_models": "beyond the guide: logged models",
+    "18_logged_models": "beyond the guide: logged models (5. Multiple runs: checkpoints)",
     "19_tuning": "beyond the guide: hyperparameter tuning",
-    "20_migration": "beyond the guide: from MLflow 2 to 3",
+    "20_migration": "beyond the guide: migrating (3. Tracking: mlruns, mlflow ui)",
 }
 
 
