@@ -285,7 +285,7 @@ def end(status: int, by_sigint: bool = False) -> None:
     if by_sigint:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
-    os._exit(status & 0xFF if flushed or status else 120)
+    os._exit(status if flushed else 120)
 
 
 def flush_standard_streams() -> bool:
