@@ -44,7 +44,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import positive_int
+from winelab.cli import positive_int, registered_model_name
 from winelab.tracking import chapter_tags, pip_requirements
 
 # What SageMaker accepts, checked before anything is created (its own checks come after the upload).
@@ -75,12 +75,6 @@ def sagemaker_region(text: str) -> str:
     if text not in known:
         raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region with SageMaker (e.g. us-west-2, eu-west-1)")
     return text
-
-
-def registered_model_name(text: str) -> str:
-    if not text.strip() or any(char in text for char in "/:'\""):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid registered model name (no / : or quotes)")
-    return text.strip()
 
 
 def parse_args() -> argparse.Namespace:

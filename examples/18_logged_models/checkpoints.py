@@ -17,8 +17,6 @@ strongest alpha to the weakest, each fit starting from the previous coefficients
     python examples/18_logged_models/checkpoints.py --alphas 1.0 0.3 0.1 0.03 0.01
 """
 
-import argparse
-
 import mlflow
 import mlflow.data
 import mlflow.sklearn
@@ -26,19 +24,11 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, non_negative_float
+from winelab.cli import fraction, non_negative_float, registered_model_name
 from winelab.data import URL
 from winelab.tracking import chapter_tags, pip_requirements
 
 LOWER_IS_BETTER = {"rmse": True, "mae": True, "r2": False}
-
-
-def registered_model_name(text: str) -> str:
-    """A registry name: not empty, no '/' or ':' (MLflow refuses them) and no quotes."""
-    name = text.strip()
-    if not name or any(char in name for char in "/:'\""):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid registered model name (no / : or quotes)")
-    return name
 
 
 def parse_args():

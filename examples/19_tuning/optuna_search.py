@@ -27,8 +27,6 @@ as a model and registered, the version tagged with the trial it came from.
     python examples/19_tuning/optuna_search.py --n-trials 15
 """
 
-import argparse
-
 import mlflow
 import mlflow.sklearn
 import numpy as np
@@ -38,7 +36,7 @@ from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import positive_int
+from winelab.cli import at_least_two, positive_int, registered_model_name
 from winelab.tracking import chapter_tags, pip_requirements
 
 ALPHA_RANGE = (1e-4, 100.0)  # searched on a log scale
@@ -49,21 +47,6 @@ PRUNER_WARMUP_FOLDS = 1  # and never on the first fold (step 0)
 
 class DegenerateModel(Exception):
     """A fit whose coefficients are all zero: the trial's params lie in the region we declared invalid."""
-
-
-def at_least_two(text: str) -> int:
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 2")
-    return value
-
-
-def registered_model_name(text: str) -> str:
-    """MLflow refuses '/' and ':' in a registered model name; checked before anything is recorded."""
-    name = text.strip()
-    if not name or any(char in name for char in "/:'\""):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid registered model name (no / : or quotes)")
-    return name
 
 
 def objective(trial: optuna.Trial, train_x, train_y, args) -> float:

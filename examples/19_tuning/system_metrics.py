@@ -28,7 +28,7 @@ from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import fraction, positive_int
+from winelab.cli import at_least_two, fraction, positive_int
 from winelab.tracking import chapter_tags
 
 
@@ -39,13 +39,6 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.01 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"{text} must be between 0.01 and 3600 seconds")
-    return value
-
-
-def at_least_two(text: str) -> int:
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 2")
     return value
 
 

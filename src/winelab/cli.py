@@ -89,6 +89,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def at_least_two(text: str) -> int:
+    """A whole number >= 2 (e.g. cross-validation folds)."""
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 2")
+    return value
+
+
+def registered_model_name(text: str) -> str:
+    """A registry name: not empty, no '/' or ':' (MLflow refuses them) and no quotes (search filters)."""
+    name = text.strip()
+    if not name or any(char in name for char in "/:'\""):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid registered model name (no / : or quotes)")
+    return name
+
+
 def n_jobs(text: str) -> int:
     """joblib's ``n_jobs``: a positive number of workers, or -1 for one per CPU."""
     try:
