@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -118,9 +119,13 @@ def pytest_sessionfinish(session, exitstatus):
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and ledger:
-        real = sum(entry["mode"] == "real" for entry in ledger)
+        reasons = Counter(entry["why"].split(" ")[0] for entry in ledger if entry["mode"] == "real")
+        real = sum(reasons.values())
+        why = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
         reporter.write("\n")
-        reporter.write_line(f"script runs: {real} real processes, {len(ledger) - real} warm (forked)")
+        reporter.write_line(f"script runs: {real} real processes ({why}), {len(ledger) - real} warm (forked)")
+        if os.environ.get("WINELAB_LEDGER"):  # make bench: every run, for its figures
+            Path(os.environ["WINELAB_LEDGER"]).write_text("".join(json.dumps(entry) + "\n" for entry in ledger))
     for problem in problems:
         if reporter is not None:
             reporter.write_line(f"SUITE CHECK FAILED: {problem}", red=True)

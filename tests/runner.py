@@ -132,6 +132,8 @@ class Process:
 
     def __init__(self, mode: str, pid: int, stdout: Path, stderr: Path, argv: list[str], cwd: Path, before: set):
         self.mode, self.pid, self.argv, self.cwd = mode, pid, argv, cwd
+        self.why = ""  # why a run is real (the ledger's)
+        self.started = time.monotonic()
         self.stdout_path, self.stderr_path = stdout, stderr
         self.returncode: int | None = None
         self._before = before
@@ -203,14 +205,17 @@ class Runner:
             return False
         return True
 
-    def _mode(self, argv: list[str], env: dict[str, str], real: bool | None, claim: bool) -> str:
+    def _mode(self, argv: list[str], env: dict[str, str], real: bool | None, claim: bool) -> tuple[str, str]:
+        """``("real" or "warm", why)``: why a run is real goes into the ledger (``make bench`` counts them)."""
         if real:
-            return "real"
+            return "real", "asked"
         if real is None and claim and argv[0].startswith(str(EXAMPLES)) and self._claim_real_run(argv[0]):
-            return "real"
-        if startup_settings(env) != startup_settings(self.base_env):
-            return "real"
-        return "warm"
+            return "real", "first"
+        ours, base = startup_settings(env), startup_settings(self.base_env)
+        if ours != base:
+            changed = sorted(key for key in ours.keys() | base.keys() if ours.get(key) != base.get(key))
+            return "real", "start-up-settings " + ",".join(changed)
+        return "warm", ""
 
     @property
     def warm(self) -> WarmInterpreter:
@@ -243,7 +248,7 @@ class Runner:
         folder.mkdir()
         out = stdout or folder / "stdout"
         err = out if merge_stderr else folder / "stderr"
-        mode = self._mode(argv, env, real, claim)
+        mode, why = self._mode(argv, env, real, claim)
         before = set(os.listdir(cwd))
         if mode == "real":
             with open(out, "wb") as out_file, open(err, "ab") as err_file:
@@ -257,7 +262,7 @@ class Runner:
                     start_new_session=new_session,
                 )
             process = Process("real", popen.pid, out, err, argv, cwd, before)
-            process._popen = popen
+            process._popen, process.why = popen, why
         else:
             for path in {out, err}:  # there at once, as with a real process, for a test that reads them
                 path.write_bytes(b"")
@@ -304,6 +309,8 @@ class Runner:
             "script": Path(script).relative_to(EXAMPLES).as_posix() if script.startswith(str(EXAMPLES)) else script,
             "mode": process.mode,
             "exit": code,
+            "why": process.why,
+            "seconds": round(time.monotonic() - process.started, 2),
         }
         with open(self.suite_dir / "ledger.jsonl", "a") as ledger:
             ledger.write(json.dumps(entry) + "\n")

@@ -91,6 +91,49 @@ def test_parallel_processes_into_one_sqlite_store(store):
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+def test_two_first_taggers_of_a_new_experiment_both_succeed(store, monkeypatch):
+    """The collision behind a once-flaky parallel run, replayed at a known point.
+
+    MLflow's SQL store sets an experiment tag by looking for the row (``session.merge``),
+    then inserting it at commit. Here another connection inserts the same tag in between,
+    as a second process starting on the same new experiment does: MLflow's own call fails
+    on the unique key, ``winelab.tracking.tag_chapter`` (every script's) absorbs it.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.tracking.dbmodels.models import SqlExperimentTag
+    from sqlalchemy.orm import Session
+
+    from winelab.tracking import chapter_tags, tag_chapter
+
+    script = str(EXAMPLES / TRACKED)
+    db = store.uri.removeprefix("sqlite:///")
+    merge = Session.merge
+    collided = set()
+
+    def merge_then_another_process_inserts(session, instance, **kwargs):
+        merged = merge(session, instance, **kwargs)
+        tag = isinstance(instance, SqlExperimentTag) and (instance.experiment_id, instance.key)
+        if tag and tag not in collided:  # the other process is first once per tag
+            collided.add(tag)
+            with contextlib.closing(sqlite3.connect(db)) as other, other:
+                other.execute(
+                    "INSERT INTO experiment_tags (key, value, experiment_id) VALUES (?, ?, ?)",
+                    (instance.key, instance.value, instance.experiment_id),
+                )
+        return merged
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)  # tag_chapter's client, as in a script
+    monkeypatch.setattr(Session, "merge", merge_then_another_process_inserts)
+    plain = store.client.create_experiment("plain")
+    with pytest.raises(MlflowException, match="UNIQUE constraint failed: experiment_tags"):
+        store.client.set_experiment_tag(plain, "chapter", "01_tracking")
+
+    racing = store.client.create_experiment("racing")
+    tag_chapter(racing, script)
+    monkeypatch.undo()
+    assert store.client.get_experiment(racing).tags == chapter_tags(script)
+
+
 def test_parallel_processes_into_one_tracking_server(worker_server, tmp_path):
     """The worker's shared tracking server (SQLite behind it, proxied artifacts), one new experiment."""
     from mlflow import MlflowClient

@@ -19,7 +19,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     # Choose (or create) the experiment, then record the run
     experiment = mlflow.set_experiment(args.experiment_name)
     # Tags on the experiment: {"chapter": "01_tracking", "guide_section": ...}, to filter by chapter in the UI
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_param("alpha", args.alpha)
         mlflow.log_param("l1_ratio", args.l1_ratio)

@@ -27,7 +27,7 @@ import mlflow
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 MAX_STEPS = 20
 
@@ -68,7 +68,7 @@ def main() -> None:
     ax.legend()
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         # Parameters: one at a time, or a dict at once
         mlflow.log_param("alpha", args.alpha)

@@ -17,7 +17,7 @@ import mlflow
 from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 END_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -48,7 +48,7 @@ def main() -> None:
 
     # Start a run without `with`: start_run returns an ActiveRun
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     mlflow.start_run(
         experiment_id=experiment.experiment_id,
         run_name=args.run_name,

@@ -13,7 +13,7 @@ import mlflow
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     metrics = regression_metrics(test_y, model.predict(test_x))
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

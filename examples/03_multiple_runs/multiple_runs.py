@@ -22,7 +22,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def fit_and_evaluate(data, alpha: float, l1_ratio: float, seed: int) -> dict[str, float]:
@@ -55,7 +55,7 @@ def main() -> None:
     for experiment_name, settings in plan.items():
         # Switch experiment: the runs started from now on are recorded in it
         experiment = mlflow.set_experiment(experiment_name)
-        mlflow.set_experiment_tags(chapter_tags(__file__))
+        tag_chapter(experiment, __file__)
         print(f"experiment {experiment.name!r} (id {experiment.experiment_id})")
 
         for alpha, l1_ratio in settings:

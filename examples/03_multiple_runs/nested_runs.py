@@ -20,7 +20,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
 
     # The parent run holds the sweep; children are nested inside it
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(run_name="elasticnet-sweep") as parent:
         mlflow.log_params({"alphas": args.alphas, "l1_ratios": args.l1_ratios, "n_candidates": len(results)})
         for result in results:

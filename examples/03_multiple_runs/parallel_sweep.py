@@ -18,7 +18,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options, n_jobs
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def train_and_log(tracking_uri, experiment_id, alpha, l1_ratio, test_size, seed) -> dict:
@@ -45,7 +45,7 @@ def main() -> None:
 
     # Create the experiment once, here: workers only receive its id
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     tracking_uri = mlflow.get_tracking_uri()
 
     # Each worker process opens its own run; they write to the store at the same time

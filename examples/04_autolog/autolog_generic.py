@@ -21,7 +21,7 @@ import sklearn.metrics
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, run_example, split
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
 
     # Choose the experiment, then switch autologging on *before* fitting
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     # Saves the model with cloudpickle, so MLflow 3 prints a WARNING recommending skops;
     # mlflow.sklearn.autolog(serialization_format="skops") would choose the safe format.
     mlflow.autolog()

@@ -23,7 +23,7 @@ from sklearn.model_selection import GridSearchCV
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_grid_options, positive_int
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
 
     # Switch on the scikit-learn autologging, with its tuning option
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     mlflow.sklearn.autolog(
         max_tuning_runs=args.max_tuning_runs,
         # The model is logged by hand below: autolog would log two (the whole search and

@@ -22,7 +22,7 @@ from mlflow.types import ColSpec, Schema
 from sklearn.linear_model import ElasticNet
 
 from winelab import FEATURES, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
 
     # Log the model with both
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="manual_signature") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

@@ -24,7 +24,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import positive_int
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 MODEL_CODE = Path(__file__).resolve().with_name("_wine_model_code.py")
 
@@ -40,7 +40,7 @@ def main() -> None:
     metrics = regression_metrics(test_y, model.predict(test_x))
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with tempfile.TemporaryDirectory() as scratch, mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

@@ -29,7 +29,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 WRAPPER_MODULE = Path(__file__).resolve().with_name("_wine_wrapper.py")
 
@@ -52,7 +52,7 @@ def main() -> None:
     }
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with tempfile.TemporaryDirectory() as scratch:
         # Artifacts: the model saved with joblib, and the data splits as CSV (no index column)
         model_path = Path(scratch, "model.joblib")

@@ -25,7 +25,7 @@ from mlflow.models import infer_signature, make_metric
 from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, example_parser, load_wine, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 # Extra metrics: eval_fn gets the predictions and targets as pandas Series
@@ -76,7 +76,7 @@ def main() -> None:
     ]
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="evaluate_elasticnet") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = mlflow.sklearn.log_model(

@@ -30,7 +30,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, UserError, example_parser, load_wine, run_example, split
 from winelab.cli import fraction, non_negative_float
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 METRIC = "root_mean_squared_error"
 
@@ -85,8 +85,8 @@ def main() -> None:
     eval_data = test_x.assign(**{TARGET: test_y.astype(float)})
 
     # Evaluate each one on the same rows, in its own run
-    mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    experiment = mlflow.set_experiment(args.experiment_name)
+    tag_chapter(experiment, __file__)
     _, baseline_result = log_and_evaluate(baseline, "baseline_dummy", {"strategy": "mean"}, train_x, eval_data)
     candidate_run_id, candidate_result = log_and_evaluate(
         candidate, "candidate_elasticnet", {"alpha": args.alpha, "l1_ratio": args.l1_ratio}, train_x, eval_data

@@ -25,7 +25,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 MODEL_DESCRIPTION = "ElasticNet predicting red wine quality (0-10) from 11 physico-chemical features."
 
@@ -41,7 +41,7 @@ def main() -> None:
 
     # Log the run; registered_model_name also creates a registry version of the logged model
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="register_at_log_time") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 
 from winelab import example_parser, run_example
 from winelab.cli import non_negative_float
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 PROJECT = Path(__file__).resolve().parent / "wine_project"
 
@@ -36,7 +36,7 @@ def main() -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(run_name="workflow") as parent:
         # Step 1: train (entry point `main`)
         train = mlflow.projects.run(

@@ -25,7 +25,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from winelab import example_parser, run_example
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
     # 2. Track the run and register the model (the URI comes from MLFLOW_TRACKING_URI)
     print(f"tracking URI: {mlflow.get_tracking_uri()}")
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))  # {"chapter": "12_tracking_server", ...}: a UI filter
+    tag_chapter(experiment, __file__)  # {"chapter": "12_tracking_server", ...}: a UI filter
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params(params)
         mlflow.log_metric("accuracy", accuracy)

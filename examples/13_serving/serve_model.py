@@ -30,7 +30,7 @@ from sklearn.linear_model import ElasticNet
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import add_server_options, command_from_argv
 from winelab.servers import background, claim_port, run_or_wait, stop_on_signals
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def register_model(args) -> str:
@@ -40,7 +40,7 @@ def register_model(args) -> str:
     metrics = regression_metrics(test_y, model.predict(test_x))
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))  # {"chapter": "13_serving", ...}: a UI filter
+    tag_chapter(experiment, __file__)  # {"chapter": "13_serving", ...}: a UI filter
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

@@ -31,7 +31,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.errors import UserError
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def admin_api(uri: str, method: str, path: str, payload: dict) -> requests.Response:
@@ -109,7 +109,7 @@ def main() -> None:
     # 3. The admin creates the experiment and gives the user READ on it
     # (MLflow 2.x: POST 2.0/mlflow/experiments/permissions/create; 3.x: one grant API for all resources)
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))  # {"chapter": "15_auth", ...}: a UI filter
+    tag_chapter(experiment, __file__)  # {"chapter": "15_auth", ...}: a UI filter
     set_permission(uri, args.username, experiment.experiment_id, "READ")
     target = {"username": args.username, "resource_type": "experiment", "resource_id": experiment.experiment_id}
     granted = admin_api(uri, "GET", "3.0/mlflow/users/permissions/get", target).json()["permission"]

@@ -36,7 +36,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, run_example, split
 from winelab.cli import positive_int
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 FLAVOR_MODULE = Path(_json_flavor.__file__).resolve()
 MLFLOW = Path(sys.executable).with_name("mlflow")  # the venv's `mlflow` executable
@@ -50,7 +50,7 @@ def main() -> None:
     out = args.output_dir.resolve()
     # Saving needs no tracking store; logging (below) does. Checked first, so a bad one fails at once.
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
 
     train_x, test_x, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)

@@ -35,7 +35,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, run_example, split
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 
 def mlflow_cli(*args: str) -> None:
@@ -64,7 +64,7 @@ def main() -> None:
     train_x, _, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="predeploy_checks") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = mlflow.sklearn.log_model(

@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 from winelab import example_parser, load_wine, run_example, split
 from winelab.cli import positive_int
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 # What each file of a saved model is for.
 FILES = {
@@ -65,7 +65,7 @@ def main() -> None:
     out = args.output_dir
     # Saving needs no tracking store; logging (at the end) does. Checked first, so a bad one fails at once.
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
 
     train_x, test_x, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)

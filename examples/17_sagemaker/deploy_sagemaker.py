@@ -45,7 +45,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import positive_int, registered_model_name
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 # What SageMaker accepts, checked before anything is created (its own checks come after the upload).
 ECR_IMAGE = re.compile(
@@ -156,7 +156,7 @@ def register_first_champion(args) -> str:
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
     metrics = regression_metrics(test_y, model.predict(test_x))
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id):
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         mlflow.log_metrics(metrics)

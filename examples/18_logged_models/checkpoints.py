@@ -26,7 +26,7 @@ from sklearn.linear_model import ElasticNet
 from winelab import TARGET, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import fraction, non_negative_float, registered_model_name
 from winelab.data import URL
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 LOWER_IS_BETTER = {"rmse": True, "mae": True, "r2": False}
 
@@ -80,7 +80,7 @@ def main() -> None:
     )
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     path = sorted(args.alphas, reverse=True)  # strong to weak regularisation, as a path is walked
     # warm_start: each fit starts from the previous alpha's coefficients, like resuming a checkpoint.
     model = ElasticNet(l1_ratio=args.l1_ratio, random_state=args.seed, warm_start=True)

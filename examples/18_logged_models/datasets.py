@@ -26,7 +26,7 @@ from sklearn.linear_model import ElasticNet
 
 from winelab import TARGET, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.data import URL
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def parse_args():
@@ -50,7 +50,7 @@ def as_dataset(features, target, name):
 def main() -> None:
     args = parse_args()
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
 
     # Four ways to get the data: the first two hold the same rows, the last two do not
     variants = {

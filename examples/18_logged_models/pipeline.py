@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from winelab import example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import positive_int
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def parse_args():
@@ -51,7 +51,7 @@ def main() -> None:
 
     # Autologging on before the fit; skops saves the pipeline without pickle
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     mlflow.sklearn.autolog(log_input_examples=True, serialization_format="skops")
 
     # The scaler and the model, fitted together on the raw features: autolog opens and ends a run

@@ -37,7 +37,7 @@ from sklearn.model_selection import KFold
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import at_least_two, positive_int, registered_model_name
-from winelab.tracking import chapter_tags, pip_requirements
+from winelab.tracking import pip_requirements, tag_chapter
 
 ALPHA_RANGE = (1e-4, 100.0)  # searched on a log scale
 L1_RATIO_RANGE = (0.0, 1.0)
@@ -116,7 +116,7 @@ def main() -> None:
 
     # The parent run holds the study; each trial opens its child run inside it
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(
         run_name="optuna-study",
         tags={"tuner": "optuna", "optuna.version": optuna.__version__, "optuna.study_name": study.study_name},

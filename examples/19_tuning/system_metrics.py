@@ -29,7 +29,7 @@ from sklearn.model_selection import KFold
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
 from winelab.cli import at_least_two, fraction, positive_int
-from winelab.tracking import chapter_tags
+from winelab.tracking import tag_chapter
 
 
 def positive_seconds(text: str) -> float:
@@ -73,7 +73,7 @@ def main() -> None:
 
     # The run: the monitor thread starts with it and stops when it ends
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.set_experiment_tags(chapter_tags(__file__))
+    tag_chapter(experiment, __file__)
     with mlflow.start_run(run_name="regularisation-path") as run:
         mlflow.log_params({"l1_ratio": args.l1_ratio, "n_alphas": args.n_alphas, "folds": args.folds})
         folds = list(KFold(n_splits=args.folds, shuffle=True, random_state=args.seed).split(train_x))

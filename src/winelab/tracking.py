@@ -74,10 +74,25 @@ def chapter_tags(script: str) -> dict[str, str]:
     return {"chapter": folder, "guide_section": GUIDE_SECTIONS[folder]}
 
 
-def tag_chapter(experiment_id: str, script: str) -> None:
-    """Set :func:`chapter_tags` on an experiment made by someone else (``mlflow run``, the CLI)."""
+def tag_chapter(experiment, script: str) -> None:
+    """Tag ``experiment`` (an ``Experiment``, or its id) with :func:`chapter_tags`: the UI's chapter filter.
+
+    A tag the experiment already has is not set again. Safe when several processes start on
+    one new experiment at once: MLflow's SQL store sets an experiment tag by looking for the
+    row, then inserting it, so two first writers can both insert and the second fails with
+    ``UNIQUE constraint failed: experiment_tags``. The loser tries once more, which then
+    updates the row the winner wrote (tests/test_robustness.py replays that collision).
+    """
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
+    if isinstance(experiment, str):
+        experiment = client.get_experiment(experiment)
     for key, value in chapter_tags(script).items():
-        client.set_experiment_tag(experiment_id, key, value)
+        if experiment.tags.get(key) == value:
+            continue
+        try:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+        except MlflowException:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
