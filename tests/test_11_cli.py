@@ -1,7 +1,7 @@
 """examples/11_cli: the mlflow command line, checked by the effects of its commands.
 
-11_cli/cli_tour.py runs nine `mlflow` commands (a few seconds each), so one
-test runs it once and then checks each command's effect with a helper.
+11_cli/cli_tour.py runs nine `mlflow` commands, so one test runs it once and
+then checks each command's effect with a helper.
 """
 
 import json

@@ -52,6 +52,24 @@ def test_requests_without_or_with_wrong_credentials_get_401(basic_auth_server):
     assert requests.get(f"{basic_auth_server.url}/health", timeout=30).status_code == 200  # left open
 
 
+def test_a_changed_password_is_refused_at_once_despite_the_credential_cache(basic_auth_server, admin):
+    """auth_server.py turns on the app's credential cache (60 s); changing a password clears it."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(basic_auth_server.folder / "basic_auth.ini")  # the file MLFLOW_AUTH_CONFIG_PATH names
+    assert config.getint("mlflow", "auth_cache_ttl_seconds") == 60
+
+    _, auth = admin
+    search = f"{basic_auth_server.url}/api/2.0/mlflow/experiments/search"
+    carol, new_password = ("carol", "carol-password-12"), "carol-password-34"
+    auth.create_user(*carol)
+    assert requests.post(search, json={"max_results": 1}, auth=carol, timeout=30).status_code == 200  # now cached
+    auth.update_user_password("carol", new_password)
+    assert requests.post(search, json={"max_results": 1}, auth=carol, timeout=30).status_code == 401
+    assert requests.post(search, json={"max_results": 1}, auth=("carol", new_password), timeout=30).status_code == 200
+
+
 def test_walkthrough_creates_user_denies_read_only_then_records_the_run(basic_auth_server, admin, tmp_path):
     client, auth = admin
     env = user_env(basic_auth_server.url, *ADMIN)

@@ -15,33 +15,27 @@ example, so MLflow also writes ``serving_input_example.json``) and then
   (a ``Dockerfile`` and the model in ``model_dir/``; no Docker needed).
 
 The commands are printed (``$ mlflow ...``) as you would type them in a shell;
-the script runs the same click commands in its own process, which saves an
-MLflow start-up per command. Files go to ``--output-dir``.
+the script runs the same click commands in its own process
+(``winelab.cli.mlflow_cli``), which saves an MLflow start-up per command.
+Files go to ``--output-dir``.
 
     python examples/16_model_format/predeploy_checks.py --alpha 0.5 --l1-ratio 0.1
 """
 
 import json
-import shlex
 from importlib import metadata
 from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
 from _outputs import add_output_dir, fresh
-from mlflow.cli import cli
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
 
 from winelab import example_parser, load_wine, run_example, split
+from winelab.cli import mlflow_cli
 from winelab.tracking import pip_requirements, tag_chapter
-
-
-def mlflow_cli(*args: str) -> None:
-    """Print ``$ mlflow <args>`` and run it: the click command behind the ``mlflow`` executable, in this process."""
-    print(f"\n$ mlflow {shlex.join(args)}", flush=True)
-    cli.main(list(args), prog_name="mlflow", standalone_mode=False)
 
 
 def main() -> None:
