@@ -3,8 +3,9 @@
 The offline counterpart of ``serve_model.py``: the same registered model
 (``models:/wine-serving@champion`` by default, run ``serve_model.py`` first)
 scores a CSV file of wine rows in one go and writes ``{"predictions": [...]}``
-to a JSON file. The script writes the input file, runs the command a learner
-would type, and prints the predictions.
+to a JSON file. The script writes the input file, prints the command a learner
+would type and runs it (the click command behind ``mlflow``, in this process:
+``winelab.cli.mlflow_cli``), and prints the predictions.
 
     python examples/13_serving/batch_predict.py --rows 5
     # which runs:
@@ -13,13 +14,10 @@ would type, and prints the predictions.
 """
 
 import json
-import shlex
-import subprocess
 from pathlib import Path
 
-from winelab import FEATURES, UserError, load_wine, run_example
-from winelab.cli import positive_int, server_parser
-from winelab.servers import MLFLOW
+from winelab import FEATURES, load_wine, run_example
+from winelab.cli import mlflow_cli, positive_int, server_parser
 
 
 def main() -> None:
@@ -34,13 +32,10 @@ def main() -> None:
     load_wine()[FEATURES].head(args.rows).to_csv(args.input, index=False)
 
     # The batch command; it resolves models:/ URIs through MLFLOW_TRACKING_URI like the Python API
-    command = ["mlflow", "models", "predict", "-m", args.model_uri, "-i", args.input, "-t", "csv"]
-    command += ["-o", args.output, "--env-manager", "local"]
-    print("$ " + shlex.join(command))
-    completed = subprocess.run([MLFLOW, *command[1:]], capture_output=True, text=True)  # this environment's mlflow
-    if completed.returncode != 0:
-        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-        raise UserError(f"mlflow models predict failed: {lines[-1] if lines else completed.returncode}")
+    mlflow_cli(
+        "models", "predict", "-m", args.model_uri, "-i", args.input, "-t", "csv",
+        "-o", args.output, "--env-manager", "local",
+    )  # fmt: skip
 
     predictions = json.loads(Path(args.output).read_text())["predictions"]
     print(f"{len(predictions)} predictions in {args.output}: {json.dumps(predictions)}")
