@@ -17,6 +17,11 @@ The yardstick is the *import floor*: ``python -c "import mlflow, mlflow.sklearn,
 sklearn, pandas"``, measured in the same run (median of 3). Targets: the median
 script within 1.5x the floor, no script over 15 s, the suite within 3 minutes on
 2 cores. Figures depend on the machine's load, which is printed alongside.
+
+While the suite runs, a sampler reads ``/proc`` every 100 ms (Linux) and prints
+where the CPU went: the scripts' real runs, their warm runs, the processes the
+scripts start (servers, ``mlflow`` commands, joblib workers...), the suite's own
+helpers, and pytest itself. A process that lives less than 100 ms may be missed.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,18 +155,127 @@ def load() -> str:
     return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {cores} cores{flag}"
 
 
-def run_suite() -> tuple[float, float, int, list[str]]:
+def run_suite(sampler: CpuSampler | None) -> tuple[float, float, int, list[str]]:
     """Run ``pytest -n auto`` as ``make test`` does: (wall s, CPU s of everything it ran, exit code, output lines)."""
     command = [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", "--durations=10"]
     print("$ " + " ".join(command[2:]) + "   (as in README.md / make test, plus --durations)", flush=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    if sampler is not None:
+        sampler.start()
     completed = subprocess.run(command, cwd=REPO, env=clean_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    if sampler is not None:
+        sampler.stop.set()
+        sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = completed.stdout.strip().splitlines() or tail(completed).splitlines()
     return seconds, cpu, completed.returncode, lines
+
+
+class CpuSampler(threading.Thread):
+    """Polls ``/proc`` while the suite runs: CPU seconds and command line of every process it starts."""
+
+    def __init__(self, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.seen: dict[tuple[int, int], dict] = {}  # (pid, start tick) -> ppid, cmd, cpu
+        self.stop = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.own_cpu = 0.0
+        self.before = {key for key, _ in self._read()}  # processes already running are not the suite's
+
+    def _read(self, known: dict | None = None):
+        """(pid, start tick) -> (ppid, command line, CPU s) of every process; a known one's command is not re-read."""
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                key = (int(name), int(fields[19]))
+                cmd = known[key]["cmd"] if known and known.get(key, {}).get("cmd") else None
+                if cmd is None:
+                    cmd = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, ValueError):
+                continue
+            yield key, (int(fields[1]), cmd.strip(), (int(fields[11]) + int(fields[12])) / self.tick)
+
+    def run(self) -> None:
+        start = time.process_time()
+        while not self.stop.wait(self.interval):
+            for key, (ppid, cmd, cpu) in self._read(self.seen):
+                if key in self.before:
+                    continue
+                entry = self.seen.setdefault(key, {"ppid": ppid, "cmd": cmd, "cpu": 0.0})
+                entry["cpu"] = cpu
+                entry["cmd"] = cmd or entry["cmd"]  # a zombie's command line reads empty
+        self.own_cpu = time.process_time() - start  # this process's, sampling included
+
+    def kinds(self) -> dict[str, dict[str, list[float]]]:
+        """{kind: {command: [count, CPU s]}} for the five kinds the docstring names."""
+        by_pid = {pid: entry for (pid, _), entry in self.seen.items()}
+        examples = str(EXAMPLES) + "/"
+
+        def is_script(entry):
+            words = entry["cmd"].split()
+            return len(words) > 1 and words[1].startswith(examples) or "tests/warm.py" in entry["cmd"]
+
+        result: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+        for entry in by_pid.values():
+            cmd, parent = entry["cmd"], by_pid.get(entry["ppid"])
+            words = cmd.split()
+            if "tests/warm.py" in cmd:
+                forked = parent is not None and "tests/warm.py" in parent["cmd"]
+                kind, name = ("warm script runs (forked)", "script") if forked else ("pytest", "warm interpreter")
+            elif len(words) > 1 and words[1].startswith(examples):
+                kind, name = "real script runs", words[1].removeprefix(examples)
+            else:
+                ancestor, kind = parent, None
+                while ancestor is not None and kind is None:
+                    if is_script(ancestor):
+                        kind = "processes the scripts start"
+                    ancestor = by_pid.get(ancestor["ppid"])
+                pytest = words[1:3] == ["-m", "pytest"] or "exec(eval" in cmd  # the controller, xdist workers
+                kind = kind or ("pytest" if pytest else "suite helpers")
+                name = _command_name(words)
+            result[kind][name][0] += 1
+            result[kind][name][1] += entry["cpu"]
+        return result
+
+
+MARKERS = (("loky", "joblib loky worker"), ("uvicorn", "uvicorn (a server's worker)"), ("exec(eval", "xdist worker"))
+
+
+def _command_name(words: list[str]) -> str:
+    """``mlflow server``, ``python -m winelab``, ``joblib loky worker``... for a command line."""
+    if not words:
+        return "(ended before it was seen)"
+    text = " ".join(words)
+    for marker, name in MARKERS:
+        if marker in text:
+            return name
+    if len(words) > 2 and words[1] in ("-m", "-c"):
+        return f"python {words[1]} {words[2] if words[1] == '-m' else '...'}"
+    program = [Path(word).name for word in words[:3]]
+    if program[0].startswith("python") and len(program) > 1:
+        program = program[1:]
+    return " ".join(program[:2]) if program[0] == "mlflow" else program[0]
+
+
+def print_cpu(sampler: CpuSampler) -> None:
+    kinds = sampler.kinds()
+    total = sum(cpu for commands in kinds.values() for _, cpu in commands.values())
+    how = f"reading /proc every {sampler.interval * 1000:.0f} ms, which took {sampler.own_cpu:.0f} s"
+    print(f"  where the CPU went ({total:.0f} s seen; {how}):")
+    for kind, commands in sorted(kinds.items(), key=lambda item: -sum(cpu for _, cpu in item[1].values())):
+        count = sum(int(n) for n, _ in commands.values())
+        print(f"    {sum(cpu for _, cpu in commands.values()):6.0f} s  {kind} ({count} processes)")
+        top = sorted(commands.items(), key=lambda item: -item[1][1])[:6]
+        for name, (n, cpu) in top:
+            if cpu >= 1:
+                print(f"      {cpu:6.1f} s  {int(n):4d} x  {name}")
 
 
 def slowest_tests(lines: list[str]) -> list[str]:
@@ -261,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0 if args.suite_only else time_scripts(scripts, args.repeat)
     if not args.no_suite:
         print()
-        seconds, cpu, code, lines = run_suite()
+        sampler = CpuSampler() if Path("/proc/self/stat").exists() else None
+        seconds, cpu, code, lines = run_suite(sampler)
         verdict = "ok" if seconds <= TARGET_SUITE_S else "OVER TARGET"
         print(f"test suite: {seconds:.0f} s wall, {cpu:.0f} s CPU with -n auto on {os.cpu_count()} cores ({lines[-1]})")
         print(
@@ -269,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(target <= {TARGET_SUITE_S:.0f} s on 2 cores: {verdict})"
         )
         print("\n".join(f"  {line}" for line in lines if line.startswith("script runs:")))
+        if sampler is not None:
+            print_cpu(sampler)
         slowest = slowest_tests(lines)
         if slowest:
             print("  the 10 slowest tests (setup/call/teardown):")
