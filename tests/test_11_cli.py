@@ -101,3 +101,15 @@ def check_gc_purged_the_deleted_run(tour):
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, args):
     result = run_script(TOUR, *args, ok=False)
     assert_rejected(result, store)
+
+
+def test_a_command_mlflow_rejects_is_one_line_naming_it(capsys):
+    """winelab.cli.mlflow_cli (this chapter's and 13's, 16's): click's refusal becomes a UserError."""
+    from winelab.cli import mlflow_cli
+    from winelab.errors import UserError
+
+    with pytest.raises(UserError, match=r"^`mlflow runs describe` failed: Missing option '--run-id'"):
+        mlflow_cli("runs", "describe")
+    with pytest.raises(UserError, match=r"^`mlflow runs lst` failed: No such command 'lst'"):
+        mlflow_cli("runs", "lst")
+    assert capsys.readouterr().out.splitlines()[1::2] == ["$ mlflow runs describe", "$ mlflow runs lst"]

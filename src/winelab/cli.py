@@ -297,12 +297,13 @@ def mlflow_cli(*args: str, show: int | None = None) -> str:
         raise UserError(f"`mlflow {shlex.join(args[:2])}` failed: {exc.format_message()}") from None
     except click.Abort:
         raise KeyboardInterrupt from None
+    finally:  # what it printed, also when it failed
+        lines = output.getvalue().rstrip().splitlines()
+        more = [f"... ({len(lines) - show} more lines)"] if show is not None and len(lines) > show else []
+        if lines:
+            print("\n".join(lines[:show] + more), flush=True)
     if code:  # a command that ends with ctx.exit(code)
         raise UserError(f"`mlflow {shlex.join(args[:2])}` failed with exit code {code}")
-    lines = output.getvalue().rstrip().splitlines()
-    more = [f"... ({len(lines) - show} more lines)"] if show is not None and len(lines) > show else []
-    if lines:
-        print("\n".join(lines[:show] + more))
     return output.getvalue()
 
 
