@@ -4,9 +4,8 @@ One test per README (root, data/, every chapter), found by a glob, with the READ
 as the test id. In each:
 
 - every ``python examples/...`` command names an existing script, and every ``--option`` it
-  uses is in that script's parser. The parsers are read the way tests/test_robustness.py
-  reads them: its introspection driver (reused from its source, not copied) runs every
-  script up to its argument parsing, all in one process;
+  uses is in that script's parser (read once per session by ``tests/introspection.py``,
+  which runs every script up to its argument parsing, all in one process);
 - every file the README names (a relative link, or a path in backticks) exists;
 - every ``make`` target it names is in the Makefile.
 
@@ -16,17 +15,13 @@ default, a parameter, a raised warning, a file's content.
 
 from __future__ import annotations
 
-import ast
 import inspect
-import json
 import re
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
+import introspection
 import pytest
-from harness import EXAMPLES, REPO, clean_env
+from harness import EXAMPLES, REPO
 
 READMES = sorted([REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md")])
 
@@ -102,56 +97,10 @@ def makefile_targets() -> set[str]:
     return targets
 
 
-# The driver of tests/test_robustness.py, read from its source (importing that module would
-# introspect every script at collection time): its functions, then our own loop over the scripts.
-def robustness_driver_functions() -> str:
-    tree = ast.parse((Path(__file__).with_name("test_robustness.py")).read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [target.id for target in node.targets] == ["INTROSPECTION_DRIVER"]:
-            driver = ast.literal_eval(node.value)
-            return driver[: driver.index("\nresults = {}")]
-    raise AssertionError("tests/test_robustness.py has no INTROSPECTION_DRIVER")
-
-
-OPTIONS_LOOP = r"""
-def option_strings(parser):
-    names = set()
-    for action in parser._actions:
-        names.update(action.option_strings)
-        if isinstance(action, argparse._SubParsersAction):
-            for subparser in action.choices.values():
-                names.update(option_strings(subparser))
-    return names
-
-
-results = {}
-for script in request["scripts"]:
-    parser, error = parser_of(script)
-    results[script] = {"error": error, "options": sorted(option_strings(parser)) if parser else []}
-forget_example_modules()
-print(json.dumps(results))
-"""
-
-
 @pytest.fixture(scope="module")
 def parsers() -> dict[str, dict]:
-    """``{"examples/...py": {"error": ..., "options": [...]}}`` for every script a README runs."""
-    scripts = sorted({script for readme in READMES for script, _ in commands(readme_text(readme))})
-    existing = [str(REPO / script) for script in scripts if (REPO / script).is_file()]
-    request = {"examples": str(EXAMPLES), "scripts": existing}
-    with tempfile.TemporaryDirectory(prefix="docs-introspect-") as folder:
-        completed = subprocess.run(
-            [sys.executable, "-c", robustness_driver_functions() + OPTIONS_LOOP],
-            input=json.dumps(request),
-            cwd=folder,
-            env=clean_env(MLFLOW_TRACKING_URI=f"sqlite:///{folder}/introspection.db"),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert completed.returncode == 0, f"introspection driver failed:\n{completed.stderr[-3000:]}"
-    found = json.loads(completed.stdout.strip().splitlines()[-1])
-    return {str(Path(path).relative_to(REPO)): entry for path, entry in found.items()}
+    """``{"examples/...py": {"error": ..., "options": [...]}}`` for every example script."""
+    return {f"examples/{script}": entry for script, entry in introspection.parsers().items()}
 
 
 @pytest.mark.parametrize("readme", READMES, ids=readme_id)

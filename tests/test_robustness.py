@@ -18,22 +18,18 @@ that changed it is read back through MLflow, and the store is reset.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import runner
 from harness import EXAMPLES, Store, clean_env, expected_metrics, make_store, script_path
+from introspection import SCRIPTS, parsers
 
 from winelab.demo import PLAN
 from winelab.servers import free_port
 
-SCRIPTS = sorted(path for path in EXAMPLES.glob("*/*.py") if not path.name.startswith("_"))
 TRACKED = "01_tracking/basic_regression_mlflow.py"
 PARALLEL = 8
 
@@ -202,129 +198,21 @@ def test_failure_inside_a_run_is_recorded_as_failed(store, run_script, tmp_path)
 
 # --- Bad options: one line, non-zero exit, nothing recorded, for every option of every script --
 
-INTROSPECTION_DRIVER = r'''
-import argparse, json, os, re, runpy, shutil, signal, sqlite3, sys, tempfile, time, traceback
-
-request = json.load(sys.stdin)
-EXAMPLES = request["examples"]
-PROBES = ("-1", "0", "2", "70000", "nan")  # out-of-range candidates, tried in this order
-COUNT = re.compile(r"--(n|num|number)[-_]|(count|runs|steps|epochs|trials|workers|jobs|folds|rows|cv)$")
-REAL = argparse.ArgumentParser.parse_known_args
-
-
-class Parsed(BaseException):
-    def __init__(self, parser):
-        self.parser = parser
-
-
-def capture(self, args=None, namespace=None):
-    raise Parsed(self)
-
-
-def forget_example_modules():
-    """Chapter helpers (``_options.py``...) of different chapters may share a name."""
-    for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(EXAMPLES):
-            del sys.modules[name]
-
-
-def parser_of(script):
-    """Run the script as __main__ up to its argument parsing; return its parser."""
-    forget_example_modules()
-    sys.argv, sys.path[0] = [script], os.path.dirname(script)
-    argparse.ArgumentParser.parse_known_args = capture
-    try:
-        runpy.run_path(script, run_name="__main__")
-    except Parsed as parsed:
-        return parsed.parser, None
-    except BaseException as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    finally:
-        argparse.ArgumentParser.parse_known_args = REAL
-    return None, "the script ended without parsing any arguments"
-
-
-def accepts(action, text):
-    try:
-        value = action.type(text) if action.type else text
-    except (argparse.ArgumentTypeError, TypeError, ValueError):
-        return False, None
-    return (action.choices is None or value in action.choices), value
-
-
-def invalid_values(parser):
-    """{option: [invalid values]} for the numeric and choice options."""
-    options = {}
-    for action in parser._actions:
-        names = [name for name in action.option_strings if name.startswith("--")]
-        if not names or action.nargs == 0 or action.option_strings == ["-h", "--help"]:
-            continue
-        name = names[0]
-        numeric = False
-        for sample in ("1", "0.5"):
-            ok, value = accepts(action, sample)
-            numeric = numeric or (ok and isinstance(value, (int, float)) and not isinstance(value, bool))
-        if numeric:
-            values = ["abc"]
-            out_of_range = next((probe for probe in PROBES if not accepts(action, probe)[0]), None)
-            if out_of_range is not None:
-                values.append(out_of_range)
-            elif COUNT.search(name):
-                values.append("0")  # a count of zero must be refused
-        elif action.choices is not None:
-            values = ["no-such-choice"]
-        else:
-            continue
-        repeat = action.nargs if isinstance(action.nargs, int) else 1
-        options[name] = [[name, *[value] * repeat] for value in values]
-    return options
-
-
-results = {}
-for script in request["scripts"]:
-    parser, error = parser_of(script)
-    entry = {"error": error, "options": {}}
-    if parser is not None:
-        entry["options"] = invalid_values(parser)
-    results[script] = entry
-forget_example_modules()
-print(json.dumps(results))
-'''
-
-
-def introspect(scripts: list[Path]) -> dict:
-    """Each script's parser, read by running it up to its argument parsing in one driver process."""
-    request = {"examples": str(EXAMPLES), "scripts": [str(script) for script in scripts]}
-    with tempfile.TemporaryDirectory(prefix="introspect-") as folder:
-        env = clean_env(MLFLOW_TRACKING_URI=f"sqlite:///{folder}/introspection.db")
-        completed = subprocess.run(
-            [sys.executable, "-c", INTROSPECTION_DRIVER],
-            input=json.dumps(request),
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    if completed.returncode:
-        raise RuntimeError(f"introspection driver failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
 
 def bad_option_params():
     """(script, option, argv) cases found at collection time by introspecting every script's parser."""
     try:
-        found = introspect(SCRIPTS)
+        found = parsers()
     except Exception as exc:  # surface it as a failing test, not a collection crash
         return [pytest.param("introspection", str(exc), [], id="introspection-failed")]
     params = []
     for script in SCRIPTS:
         name = relative(script)
-        entry = found.get(str(script), {"error": "missing from the driver's answer", "options": {}})
+        entry = found.get(name, {"error": "missing from the driver's answer", "invalid": {}})
         if entry["error"]:
             params.append(pytest.param(name, f"error: {entry['error']}", [], id=f"{name}::error"))
             continue
-        cases = [(option, args) for option, argsets in entry["options"].items() for args in argsets]
+        cases = [(option, args) for option, argsets in entry["invalid"].items() for args in argsets]
         for option, args in [*cases, ("--no-such-option", ["--no-such-option"])]:
             params.append(pytest.param(name, option, args, id=f"{name}::{' '.join(args)}"))
     return params
