@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 import uuid
@@ -75,6 +76,12 @@ def is_controller(config) -> bool:
 
 
 def pytest_configure(config):
+    # Scripts run as from a terminal, where Ctrl-C works. A shell without job control starts
+    # background commands (`make test &`) with SIGINT ignored, and every process inherits
+    # that: Python then installs no KeyboardInterrupt handler, and the Ctrl-C tests fail.
+    # A handler (unlike "ignore") is reset to the default in every program this one starts.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if is_controller(config):
         suite_dir = Path(tempfile.mkdtemp(prefix="winelab-suite-"))
         os.environ[SUITE_DIR_ENV] = str(suite_dir)  # the xdist workers start after this and inherit it
