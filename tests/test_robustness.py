@@ -7,7 +7,8 @@ with a reason, and a stale declaration fails.
 
 The bad-option sweep covers every numeric (and choice) option of every script,
 found at collection time by introspecting each script's real ``argparse``
-parser (one driver process runs each script up to its argument parsing). Each
+parser (``tests/introspection.py``: one driver process per test session runs
+each script up to its argument parsing). Each
 case then runs through the suite's runner like any other script run: forked
 from the warm interpreter, exactly as ``python script.py --opt value`` in its
 own working folder. The cases of a test worker share one empty SQLite store:
