@@ -18,7 +18,6 @@ Afterwards the script reads the system metrics back with
     python examples/19_tuning/system_metrics.py --sampling-interval 0.2
 """
 
-import argparse
 import importlib.util
 
 import mlflow
@@ -28,18 +27,8 @@ from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold
 
 from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import at_least_two, fraction, positive_int
+from winelab.cli import at_least_two, fraction, interval_seconds, positive_int
 from winelab.tracking import tag_chapter
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.01 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} must be between 0.01 and 3600 seconds")
-    return value
 
 
 def main() -> None:
@@ -55,7 +44,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--sampling-interval",
-        type=positive_seconds,
+        type=interval_seconds,
         default=0.2,
         help="seconds between two samples of the machine (default: %(default)s; MLflow's own default is 10)",
     )

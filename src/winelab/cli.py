@@ -33,6 +33,7 @@ __all__ = [
     "command_from_argv",
     "split_command",
     "fraction",
+    "interval_seconds",
     "n_jobs",
     "non_negative_float",
     "open_fraction",
@@ -79,6 +80,14 @@ def open_fraction(text: str) -> float:
     value = _number(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be strictly between 0 and 1")
+    return value
+
+
+def interval_seconds(text: str) -> float:
+    """A time interval in seconds, 0.01 to 3600 (e.g. how often to sample the machine)."""
+    value = _number(text)
+    if not 0.01 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0.01 and 3600 seconds")
     return value
 
 
