@@ -126,6 +126,12 @@ def count_runs(client: MlflowClient, experiment_id: str) -> int:
             return total
 
 
+def named_or_default(variable: str, folder: Path) -> tuple[str, str]:
+    """The store the environment ``variable`` names (made absolute), else the default in ``folder``: (URI, why)."""
+    value = os.environ.get(variable)
+    return (absolute(value, folder), f"from ${variable}") if value else default_store(folder)
+
+
 def stores_in(folder: Path) -> list[str]:
     """``mlruns`` folders holding experiments and MLflow ``*.db`` files, in ``folder`` and its subfolders."""
     found = []
@@ -148,19 +154,11 @@ def main() -> None:
     print(f"folder: {folder}")
 
     # Where a script started in this folder logs (the Python API's rules)
-    env_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if env_uri:
-        logs_to, why = absolute(env_uri, folder), "from $MLFLOW_TRACKING_URI"
-    else:
-        logs_to, why = default_store(folder)
+    logs_to, why = named_or_default("MLFLOW_TRACKING_URI", folder)
     print(f"\nscripts started here log to: {logs_to}\n  ({why})")
 
     # What `mlflow ui` / `mlflow server` started in this folder reads (not MLFLOW_TRACKING_URI!)
-    backend = os.environ.get("MLFLOW_BACKEND_STORE_URI")
-    if backend:
-        ui_reads, ui_why = absolute(backend, folder), "from $MLFLOW_BACKEND_STORE_URI"
-    else:
-        ui_reads, ui_why = default_store(folder)
+    ui_reads, ui_why = named_or_default("MLFLOW_BACKEND_STORE_URI", folder)
     print(f"`mlflow ui` started here reads: {ui_reads}\n  ({ui_why}; it ignores MLFLOW_TRACKING_URI)")
 
     # The advice
