@@ -131,8 +131,6 @@ def pytest_sessionfinish(session, exitstatus):
         why = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
         reporter.write("\n")
         reporter.write_line(f"script runs: {real} real processes ({why}), {len(ledger) - real} warm (forked)")
-        if os.environ.get("WINELAB_LEDGER"):  # =path: keep every run (script, mode, why, seconds) to study
-            Path(os.environ["WINELAB_LEDGER"]).write_text("".join(json.dumps(entry) + "\n" for entry in ledger))
     for problem in problems:
         if reporter is not None:
             reporter.write_line(f"SUITE CHECK FAILED: {problem}", red=True)

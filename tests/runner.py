@@ -133,7 +133,6 @@ class Process:
     def __init__(self, mode: str, pid: int, stdout: Path, stderr: Path, argv: list[str], cwd: Path, before: set):
         self.mode, self.pid, self.argv, self.cwd = mode, pid, argv, cwd
         self.why = ""  # why a run is real (the ledger's)
-        self.started = time.monotonic()
         self.stdout_path, self.stderr_path = stdout, stderr
         self.returncode: int | None = None
         self._before = before
@@ -310,7 +309,6 @@ class Runner:
             "mode": process.mode,
             "exit": code,
             "why": process.why,
-            "seconds": round(time.monotonic() - process.started, 2),
         }
         with open(self.suite_dir / "ledger.jsonl", "a") as ledger:
             ledger.write(json.dumps(entry) + "\n")
