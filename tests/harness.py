@@ -16,6 +16,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
+# Scripts that only start and stop services: they may use the project's process control
+# (winelab), so they run from the repository. Every other script is a standalone lesson.
+LAUNCHERS = frozenset(
+    {
+        "12_tracking_server/server.py",
+        "13_serving/serve_model.py",
+        "14_remote_storage/stack.py",
+        "15_auth/auth_server.py",
+        "17_sagemaker/aws_standin.py",
+    }
+)
+
 # What a learner must never see from a script: MLflow (or anyone) telling them
 # the call they just learned is on its way out.
 DEPRECATION = re.compile(r"FutureWarning|DeprecationWarning|\bdeprecated\b", re.IGNORECASE)

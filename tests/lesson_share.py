@@ -16,18 +16,9 @@ import ast
 import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from harness import EXAMPLES, LAUNCHERS  # launchers start services: not lessons in this sense
 MINIMUM = 0.60
 
-# Scripts that only start and stop services: they may lean on the project's process control,
-# and are not lessons in this sense (their README shows the plain commands they run).
-LAUNCHERS = {
-    "12_tracking_server/server.py",
-    "13_serving/serve_model.py",
-    "14_remote_storage/stack.py",
-    "15_auth/auth_server.py",
-    "17_sagemaker/aws_standin.py",
-}
 OPTION_CONSTANTS = {"UCI_URL"}
 
 
@@ -91,7 +82,8 @@ def measure(path: Path) -> tuple[int, int]:
             parsing = [statement for statement in node.body if _is_option_parsing(statement)]
             for statement in parsing:
                 plumbing |= _span(statement)
-            if parsing and len(parsing) == len([s for s in node.body if not isinstance(s, ast.Expr)]):
+            code = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            if parsing and len(parsing) == len(code):
                 plumbing |= _span(node)  # a function that only parses options, its comments included
         elif isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
             plumbing |= _span(node)

@@ -10,10 +10,13 @@ output files, but forked from ``tests/warm.py``, which imported MLflow,
 scikit-learn and pandas once (see its docstring). That saves the 2-4 s of
 imports each script spends before doing any work.
 
-Which one: every script is run for real at least once per test session. The
-first successful-looking run of a script (``ok=True``) anywhere in the session
-claims that real run (a file created with ``O_EXCL`` in the session folder,
-shared by the xdist workers); other runs are warm. A run whose environment
+Which one: every script is run for real at least once per test session. A lesson
+script's real run is its *standalone* run (tests/test_standalone.py): the chapter
+folder copied out of the repository, run by an interpreter that cannot import
+``winelab``, exactly as a learner who copied it would; its other runs are warm. A
+launcher (a script that starts services, and may use ``winelab``) claims its real run
+with its first successful-looking run (``ok=True``) anywhere in the session (a file
+created with ``O_EXCL`` in the session folder, shared by the xdist workers). A run whose environment
 changes what the interpreter or MLflow read at start-up (``PYTHON*``, locale,
 logging and thread settings) always runs for real, so the warm child never
 differs from the process it stands for. Each run is written to the session's
@@ -34,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import DEPRECATION, EXAMPLES, Result, clean_env, not_ignored, script_path
+from harness import DEPRECATION, EXAMPLES, LAUNCHERS, Result, clean_env, not_ignored, script_path
 
 WARM = Path(__file__).with_name("warm.py")
 SUITE_DIR_ENV = "WINELAB_SUITE_DIR"
@@ -133,6 +136,7 @@ class Process:
     def __init__(self, mode: str, pid: int, stdout: Path, stderr: Path, argv: list[str], cwd: Path, before: set):
         self.mode, self.pid, self.argv, self.cwd = mode, pid, argv, cwd
         self.why = ""  # why a run is real (the ledger's)
+        self.script = ""  # the ledger's name for it: examples/-relative for a script, even a copied one
         self.stdout_path, self.stderr_path = stdout, stderr
         self.returncode: int | None = None
         self._before = before
@@ -208,7 +212,8 @@ class Runner:
         """``("real" or "warm", why)``: why a run is real goes into the ledger (``make bench`` counts them)."""
         if real:
             return "real", "asked"
-        if real is None and claim and argv[0].startswith(str(EXAMPLES)) and self._claim_real_run(argv[0]):
+        launcher = argv[0].startswith(str(EXAMPLES)) and Path(argv[0]).relative_to(EXAMPLES).as_posix() in LAUNCHERS
+        if real is None and claim and launcher and self._claim_real_run(argv[0]):
             return "real", "first"
         ours, base = startup_settings(env), startup_settings(self.base_env)
         if ours != base:
@@ -235,8 +240,13 @@ class Runner:
         stdout: Path | None = None,
         merge_stderr: bool = False,
         new_session: bool = False,
+        python: str | None = None,
+        script: str | None = None,
     ) -> Process:
         """Start ``python *argv`` in ``cwd`` with exactly ``env``; output goes to files (``stdout`` if given).
+
+        ``python``: another interpreter (always a real run), e.g. the standalone test's, which
+        cannot import ``winelab``; ``script``: the ledger's name of a copied script.
 
         ``new_session``: its own session and process group (``start_new_session``), for a script
         that starts servers, so the test can stop the whole group. ``claim``: this run may be the
@@ -247,12 +257,12 @@ class Runner:
         folder.mkdir()
         out = stdout or folder / "stdout"
         err = out if merge_stderr else folder / "stderr"
-        mode, why = self._mode(argv, env, real, claim)
+        mode, why = ("real", "standalone") if python else self._mode(argv, env, real, claim)
         before = set(os.listdir(cwd))
         if mode == "real":
             with open(out, "wb") as out_file, open(err, "ab") as err_file:
                 popen = subprocess.Popen(
-                    [sys.executable, *argv],
+                    [python or sys.executable, *argv],
                     cwd=cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -262,6 +272,7 @@ class Runner:
                 )
             process = Process("real", popen.pid, out, err, argv, cwd, before)
             process._popen, process.why = popen, why
+            process.script = script or ""
         else:
             for path in {out, err}:  # there at once, as with a real process, for a test that reads them
                 path.write_bytes(b"")
@@ -304,12 +315,15 @@ class Runner:
 
     def _record(self, process: Process, code: int) -> None:
         script = process.argv[0]
-        entry = {
-            "script": Path(script).relative_to(EXAMPLES).as_posix() if script.startswith(str(EXAMPLES)) else script,
-            "mode": process.mode,
-            "exit": code,
-            "why": process.why,
-        }
+        if process.script:
+            script = process.script
+        elif script.startswith(str(EXAMPLES)):
+            script = Path(script).relative_to(EXAMPLES).as_posix()
+        self.record(script, process.mode, code, process.why)
+
+    def record(self, script: str, mode: str, code: int, why: str = "") -> None:
+        """Write one run into the session's ledger (also for a script a launcher ran, which the runner never saw)."""
+        entry = {"script": script, "mode": mode, "exit": code, "why": why}
         with open(self.suite_dir / "ledger.jsonl", "a") as ledger:
             ledger.write(json.dumps(entry) + "\n")
 

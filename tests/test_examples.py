@@ -11,6 +11,7 @@ import ast
 import re
 from pathlib import Path
 
+import lesson_share
 import pytest
 from harness import EXAMPLES, REPO, clean_env
 
@@ -41,8 +42,8 @@ def test_chapter_layout(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
 def test_chapter_tags_name_the_guide_section_the_readme_gives(chapter):
-    """The ``guide_section`` tag experiments get (winelab.tracking) is the README's chapter table's column."""
-    from winelab.tracking import GUIDE_SECTIONS
+    """The ``guide_section`` tag the demo gives a chapter's experiments is the README's chapter table's column."""
+    from winelab.demo import GUIDE_SECTIONS
 
     rows = re.findall(r"^\| \[`(\d\d_\w+)`\]\([^)]*\) \| ([^|]+) \|", (REPO / "README.md").read_text(), re.M)
     readme = {folder: section.strip() for folder, section in rows}
@@ -105,3 +106,68 @@ def test_script_help(script, tmp_path, runner):
     assert title in result.stdout
     assert "--" in result.stdout.split(title, 1)[1] or "options" in result.stdout
     assert list(tmp_path.iterdir()) == [], "--help writes nothing"
+
+
+# --- A chapter README's shape, and a lesson script's share of lesson ----------------------------
+
+# Every chapter README has these sections, in this order; the optional ones may be left out.
+README_SECTIONS = ["What it shows", "Run it", "See it in the UI", "What changed since the guide", "Files"]
+OPTIONAL_SECTIONS = {"What changed since the guide"}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
+def test_chapter_readme_has_the_common_shape(chapter):
+    text = (chapter / "README.md").read_text()
+    headings = re.findall(r"^## (.+?)\s*$", text, re.MULTILINE)
+    expected = [name for name in README_SECTIONS if name not in OPTIONAL_SECTIONS or name in headings]
+    assert headings == expected, f"{chapter.name}/README.md sections {headings}, expected {expected}"
+    assert re.match(rf"# {chapter.name[:2]} · \S", text), "the title is '# NN · Topic'"
+    run_it = text.split("## Run it", 1)[1].split("\n## ", 1)[0]
+    assert "```bash" in run_it, "Run it holds a bash block to paste"
+    assert "python examples/" in run_it or "mlflow " in run_it, "Run it shows how to run the chapter"
+
+
+@pytest.mark.parametrize("script", lesson_share.lesson_scripts(), ids=relative)
+def test_lesson_script_is_mostly_lesson(script):
+    """Option parsing and error plumbing stay small beside the lesson (tests/lesson_share.py says how it counts)."""
+    lesson, counted = lesson_share.measure(script)
+    assert lesson / counted >= lesson_share.MINIMUM, (
+        f"{relative(script)}: {lesson} of {counted} lines are the lesson ({lesson / counted:.0%}); "
+        f"python tests/lesson_share.py shows every script"
+    )
+
+
+def test_lesson_share_counts_plumbing_as_plumbing(tmp_path):
+    """The measure itself: parsing, validators and the __main__ block are plumbing; docstrings, imports not counted."""
+    script = tmp_path / "example.py"
+    script.write_text(
+        '''"""Doc."""
+
+import argparse
+
+UCI_URL = "https://example.org/wine.csv"
+
+
+def positive(text):
+    """A validator."""
+    return int(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=positive)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    # the lesson
+    print(args.n)
+
+
+if __name__ == "__main__":
+    main()
+'''
+    )
+    # counted: UCI_URL, validator (def + return), parse_args (4), main (def, args, comment, print), __main__ (2)
+    assert lesson_share.measure(script) == (3, 13)

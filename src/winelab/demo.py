@@ -5,9 +5,17 @@
     python -m winelab.demo --keep          # add to the existing store instead of wiping it
 
 Each script runs as a learner would run it (``python examples/.../x.py``), with
-its working folder and ``MLFLOW_TRACKING_URI`` set to the demo store. At the
-end a table shows every script's status and time, followed by the command that
-opens the MLflow UI on what was recorded.
+its working folder and ``MLFLOW_TRACKING_URI`` set to the demo store,
+``WINE_QUALITY_CSV`` set to the verified local copy of the data (``make data``)
+and MLflow's fail-fast HTTP settings. At the end a table shows every script's
+status and time, followed by the command that opens the MLflow UI on what was
+recorded.
+
+The instructor's tags: after each step, every experiment that step created in the
+demo store gets ``chapter`` (the step's chapter folder) and ``guide_section`` (the
+guide section it follows, as the README's chapter table gives it), so the UI can
+filter by chapter (``tags.chapter = '01_tracking'``). The scripts themselves tag
+nothing; the demo fails if an experiment ends up without the tags.
 """
 
 from __future__ import annotations
@@ -21,6 +29,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from winelab.servers import MLFLOW, mlflow_free_env
+
+# The guide section each chapter folder follows (the README's chapter table says the same:
+# tests/test_examples.py checks), for the experiment tags.
+GUIDE_SECTIONS = {
+    "01_tracking": "3. Tracking",
+    "02_logging": "4. Logging functions",
+    "03_multiple_runs": "5. Multiple experiments and runs",
+    "04_autolog": "6. Autologging",
+    "05_signatures": "8. Model signatures",
+    "06_custom_libraries": "9. Custom Python models",
+    "07_evaluation": "10. Model evaluation",
+    "08_registry": "11. Model registry",
+    "09_projects": "12. Projects",
+    "10_client": "13. MLflow client",
+    "11_cli": "14. CLI",
+    "12_tracking_server": "3. Quickstart with a server; 7. Tracking server",
+    "13_serving": "8. Model component: serving",
+    "14_remote_storage": "7. Scenario 4; 15. AWS integration",
+    "15_auth": "beyond the guide: authentication",
+    "16_model_format": "8. Storage format, Model API; 9. Custom flavors; pre-deployment checks",
+    "17_sagemaker": "15. AWS integration: SageMaker",
+    "18_logged_models": "beyond the guide: logged models (5. Multiple runs: checkpoints)",
+    "19_tuning": "beyond the guide: hyperparameter tuning",
+    "20_migration": "beyond the guide: migrating (3. Tracking: mlruns, mlflow ui)",
+}
+
+# MLflow retries an unreachable server for minutes by default; with these documented
+# settings a dead server fails in seconds (the server chapters' READMEs show them too).
+FAIL_FAST = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -160,6 +202,36 @@ def run_step(step: Step, store: Path, env: dict[str, str]) -> tuple[bool, float,
     return completed.returncode == 0, seconds, tail
 
 
+def chapter_tags(chapter: str) -> dict[str, str]:
+    """``{"chapter": "01_tracking", "guide_section": "3. Tracking"}``."""
+    return {"chapter": chapter, "guide_section": GUIDE_SECTIONS[chapter]}
+
+
+def experiment_ids(uri: str) -> set[str]:
+    """The ids of every experiment in the store (none while its database does not exist yet)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return set()  # a client would create it, and its Default experiment, relative to this folder
+    return {e.experiment_id for e in MlflowClient(tracking_uri=uri).search_experiments(view_type=ViewType.ALL)}
+
+
+def tag_new_experiments(uri: str, chapter: str, before: set[str]) -> list[str]:
+    """Tag the experiments not in ``before`` (those a step created) with its chapter; their names."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    tagged = []
+    for experiment_id in sorted(experiment_ids(uri) - before):
+        experiment = client.get_experiment(experiment_id)
+        for key, value in chapter_tags(chapter).items():
+            if experiment.tags.get(key) != value:
+                client.set_experiment_tag(experiment_id, key, value)
+        tagged.append(experiment.name)
+    return tagged
+
+
 def untagged_experiments(uri: str) -> list[str]:
     """Experiments in the demo store, other than Default, missing the ``chapter``/``guide_section`` tags."""
     from mlflow import MlflowClient
@@ -188,7 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(store)
     store.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{store / 'mlflow.db'}"
-    env = mlflow_free_env(MLFLOW_TRACKING_URI=uri)
+    from winelab.data import fetch
+
+    env = mlflow_free_env(MLFLOW_TRACKING_URI=uri, **FAIL_FAST)
+    env.setdefault("WINE_QUALITY_CSV", str(fetch()))  # the scripts' --data default
 
     print(f"Running {len(steps)} scripts into {uri}\n")
     results = []
@@ -200,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped: {reason}")
             results.append((step, "skipped", 0.0))
             continue
+        before = experiment_ids(uri)
         ok, seconds, tail = run_step(step, store, env)
+        tag_new_experiments(uri, step.chapter, before)
         print(f"{'ok' if ok else 'FAILED'} ({seconds:.1f} s)")
         if not ok:
             print("    " + tail.replace("\n", "\n    "))
@@ -219,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{counts['ok']} ok, {counts['FAILED']} failed, {counts['skipped']} skipped, {total:.0f} s in all")
     untagged = untagged_experiments(uri)
     if untagged:
-        print(f"FAILED: experiments without chapter tags (every script tags what it creates): {', '.join(untagged)}")
+        print(f"FAILED: experiments without chapter tags (made outside a step?): {', '.join(untagged)}")
         counts["FAILED"] += 1
     print("\nSee what was recorded: make ui (then open http://127.0.0.1:5000), or")
     print(f"  {MLFLOW} ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000")
