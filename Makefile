@@ -46,9 +46,11 @@ system-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql chromium
 
-# Download and verify the wine data once (a no-op when the cache is good).
+# Download and verify the wine data once (a no-op when the cache is good). The scripts read it
+# through their --data option's default, $$WINE_QUALITY_CSV (the demo and the tests set it).
 data: setup
-	$(BIN)/python -m winelab fetch
+	@path=$$($(BIN)/python -m winelab fetch) && echo "wine data, sha256 verified: $$path" \
+	&& echo '  scripts read it once you: export WINE_QUALITY_CSV="$$(python -m winelab where)"'
 
 demo: data
 	$(BIN)/python -m winelab.demo $(DEMO_ARGS)

@@ -171,3 +171,26 @@ if __name__ == "__main__":
     )
     # counted: UCI_URL, validator (def + return), parse_args (4), main (def, args, comment, print), __main__ (2)
     assert lesson_share.measure(script) == (3, 13)
+
+
+def test_demo_tags_what_each_step_created(store):
+    """The demo tags the experiments a step created with the step's chapter, and flags any it missed."""
+    from winelab import demo
+
+    client = store.client
+    client.create_experiment("made_before")
+    before = demo.experiment_ids(store.uri)
+    client.create_experiment("made_by_the_step")
+    assert demo.tag_new_experiments(store.uri, "07_evaluation", before) == ["made_by_the_step"]
+    tagged = client.get_experiment_by_name("made_by_the_step").tags
+    assert {key: tagged[key] for key in ("chapter", "guide_section")} == demo.chapter_tags("07_evaluation")
+    assert tagged["guide_section"] == "10. Model evaluation"
+    assert demo.untagged_experiments(store.uri) == ["made_before"]
+
+
+def test_demo_reads_no_store_that_does_not_exist(tmp_path):
+    """Before the first step the demo store has no database: looking must not create one."""
+    from winelab import demo
+
+    assert demo.experiment_ids(f"sqlite:///{tmp_path / 'mlflow.db'}") == set()
+    assert list(tmp_path.iterdir()) == []

@@ -88,49 +88,6 @@ def test_parallel_processes_into_one_sqlite_store(store):
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_two_first_taggers_of_a_new_experiment_both_succeed(store, monkeypatch):
-    """The collision behind a once-flaky parallel run, replayed at a known point.
-
-    MLflow's SQL store sets an experiment tag by looking for the row (``session.merge``),
-    then inserting it at commit. Here another connection inserts the same tag in between,
-    as a second process starting on the same new experiment does: MLflow's own call fails
-    on the unique key, ``winelab.tracking.tag_chapter`` (every script's) absorbs it.
-    """
-    from mlflow.exceptions import MlflowException
-    from mlflow.store.tracking.dbmodels.models import SqlExperimentTag
-    from sqlalchemy.orm import Session
-
-    from winelab.tracking import chapter_tags, tag_chapter
-
-    script = str(EXAMPLES / TRACKED)
-    db = store.uri.removeprefix("sqlite:///")
-    merge = Session.merge
-    collided = set()
-
-    def merge_then_another_process_inserts(session, instance, **kwargs):
-        merged = merge(session, instance, **kwargs)
-        tag = isinstance(instance, SqlExperimentTag) and (instance.experiment_id, instance.key)
-        if tag and tag not in collided:  # the other process is first once per tag
-            collided.add(tag)
-            with contextlib.closing(sqlite3.connect(db)) as other, other:
-                other.execute(
-                    "INSERT INTO experiment_tags (key, value, experiment_id) VALUES (?, ?, ?)",
-                    (instance.key, instance.value, instance.experiment_id),
-                )
-        return merged
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)  # tag_chapter's client, as in a script
-    monkeypatch.setattr(Session, "merge", merge_then_another_process_inserts)
-    plain = store.client.create_experiment("plain")
-    with pytest.raises(MlflowException, match="UNIQUE constraint failed: experiment_tags"):
-        store.client.set_experiment_tag(plain, "chapter", "01_tracking")
-
-    racing = store.client.create_experiment("racing")
-    tag_chapter(racing, script)
-    monkeypatch.undo()
-    assert store.client.get_experiment(racing).tags == chapter_tags(script)
-
-
 def test_parallel_processes_into_one_tracking_server(worker_server, tmp_path):
     """The worker's shared tracking server (SQLite behind it, proxied artifacts), one new experiment."""
     from mlflow import MlflowClient
@@ -151,14 +108,14 @@ CTRL_C_IN_LOG_MODEL = Path(__file__).parent / "probes" / "ctrl_c_in_save_model"
 
 
 def test_ctrl_c_inside_a_run_leaves_it_failed_not_running(store, run_script):
-    """SIGINT while the model is being saved: exit 130, one line, the run ended FAILED, what was logged stays.
+    """SIGINT while the model is being saved: exit 1, one line, the run ended FAILED, what was logged stays.
 
     The interruption comes at a known point (a start-up hook, not a poller racing the script), so the
     test is deterministic and never reads the SQLite file while the script writes it.
     """
     result = run_script(TRACKED, "--alpha", "0.3", ok=False, env={"PYTHONPATH": str(CTRL_C_IN_LOG_MODEL)})
 
-    assert result.returncode == 130, result.stderr
+    assert result.returncode == 1, result.stderr  # the script's own `sys.exit("interrupted")`
     assert result.error_lines == ["interrupted"], result.stderr
     [run] = store.runs("experiment_1")
     assert run.info.status in ("FAILED", "KILLED")
@@ -252,6 +209,60 @@ def test_invalid_option_fails_with_one_line_and_records_nothing(untouched_store,
             assert store.all_runs() == [], f"recorded a run: {shown}"
             made = [experiment.name for experiment in store.experiments()]
             assert made == ["Default"], f"made an experiment: {shown}"
+        finally:
+            db.write_bytes(empty)
+            for journal in db.parent.glob(db.name + "-*"):
+                journal.unlink()
+
+
+# --- Bad data: a missing, corrupt or unreachable CSV gets one line, and nothing is recorded -----
+
+
+def data_scripts() -> list[str]:
+    """Every script with a ``--data`` option (its parser, introspected), read at collection time."""
+    try:
+        found = parsers()
+    except Exception:  # the bad-option sweep reports the introspection failure
+        return []
+    return [relative(script) for script in SCRIPTS if "--data" in found.get(relative(script), {}).get("options", [])]
+
+
+def bad_data(problem: str, folder: Path) -> str:
+    """A ``--data`` value: a file that is not there, a download cut short, a server that is not there."""
+    if problem == "missing":
+        return str(folder / "no-such-winequality-red.csv")
+    if problem == "truncated":
+        import reference
+
+        cut = folder / "winequality-red.csv"
+        cut.write_bytes(reference.csv_path().read_bytes()[:150])  # the header line, cut off mid-name
+        return str(cut)
+    return f"http://127.0.0.1:{free_port()}/winequality-red.csv"
+
+
+def test_the_data_sweep_covers_the_lessons():
+    assert len(data_scripts()) >= 30, data_scripts()
+
+
+@pytest.mark.parametrize("problem", ["missing", "truncated", "unreachable"])
+@pytest.mark.parametrize("script", data_scripts())
+def test_bad_data_fails_with_one_line_and_records_nothing(untouched_store, tmp_path, script, problem):
+    shared, db, empty = untouched_store
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    store = Store("sqlite", shared.uri, workdir)
+    data = bad_data(problem, tmp_path)
+    result = runner.run_script_in(store, script, *plan_args(script), "--data", data, ok=False, timeout=60)
+    shown = f"{script} --data {data} -> exit {result.returncode}\n{result.stderr}"
+    assert result.returncode == 1, shown
+    assert len(result.error_lines) == 1 and result.error_lines[0].startswith("error: "), shown
+    if problem == "missing":
+        assert data in result.error_lines[0], f"the message does not name the file: {shown}"
+    assert list(workdir.iterdir()) == [], f"wrote in its working folder: {shown}"
+    if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):
+        try:
+            assert store.all_runs() == [], f"recorded a run: {shown}"
+            assert [experiment.name for experiment in store.experiments()] == ["Default"], shown
         finally:
             db.write_bytes(empty)
             for journal in db.parent.glob(db.name + "-*"):

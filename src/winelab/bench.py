@@ -67,7 +67,13 @@ def discover() -> list[str]:
 
 
 def clean_env(uri: str | None = None) -> dict[str, str]:
-    return mlflow_free_env(**({"MLFLOW_TRACKING_URI": uri} if uri else {}))
+    """No MLflow settings but the store; the scripts' data is the verified local copy (as in the demo)."""
+    from winelab.data import cached_path
+    from winelab.demo import FAIL_FAST
+
+    env = mlflow_free_env(**({"MLFLOW_TRACKING_URI": uri} if uri else {}), **FAIL_FAST)
+    env.setdefault("WINE_QUALITY_CSV", str(cached_path()))
+    return env
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:

@@ -330,10 +330,7 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def run_example(main: Callable[[], int | None]) -> None:
-    """Run a script's ``main()`` and exit with a one-line message on known errors."""
-    from winelab.tracking import fail_fast_defaults
-
-    fail_fast_defaults()
+    """Run a launcher's ``main()`` and exit with a one-line message on known errors."""
     try:
         code = main()
     except UserError as exc:
