@@ -65,14 +65,14 @@ ui: setup
 	@echo "MLflow UI on the demo store: http://127.0.0.1:$(UI_PORT)  (Ctrl-C stops it)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/demo-store/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
-# The README's pictures of the UI (docs/screenshots/), from the demo store, in headless Chromium.
+# The pictures of the UI in docs/teaching.md (docs/screenshots/), from the demo store, in headless Chromium.
 screenshots: setup
 	$(BIN)/python -m winelab.screenshots --store demo-store --out docs/screenshots
 
 test: data
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
-# Time every script against the import floor, then the test suite (README: Speed and robustness).
+# Time every script against the import floor, then the test suite (docs/testing.md).
 bench: data
 	$(BIN)/python -m winelab.bench $(BENCH_ARGS)
 

@@ -127,7 +127,8 @@ class Result:
 NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 
 # MLflow retries an unreachable server for minutes by default; these documented settings (the
-# README gives them to learners) make a dead server fail in seconds. Every script run gets them.
+# server chapters' READMEs and docs/stores.md give them to learners) make a dead server fail in
+# seconds. Every script run gets them.
 FAIL_FAST = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",

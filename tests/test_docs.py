@@ -1,7 +1,7 @@
-"""The READMEs say what happens, and the "What changed since the guide" table holds.
+"""The READMEs and docs/ pages say what happens, and the "What changed since the guide" table holds.
 
-One test per README (root, data/, every chapter), found by a glob, with the README's path
-as the test id. In each:
+One test per README (root, data/, every chapter) and per page of docs/, found by a glob,
+with the file's path as the test id. In each:
 
 - every ``python examples/...`` command names an existing script, and every ``--option`` it
   uses is in that script's parser (read once per session by ``tests/introspection.py``,
@@ -9,8 +9,10 @@ as the test id. In each:
 - every file the README names (a relative link, or a path in backticks) exists;
 - every ``make`` target it names is in the Makefile.
 
-Then the claims of the change table that a test can pin against the installed MLflow: a
-default, a parameter, a raised warning, a file's content.
+The top README stays a front door (100 lines at most); the MLflow version docs/changes.md
+calls current is the installed one. Then the claims of the change table (docs/changes.md)
+that a test can pin against the installed MLflow: a default, a parameter, a raised warning,
+a file's content.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import introspection
 import pytest
 from harness import EXAMPLES, REPO
 
-READMES = sorted([REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md")])
+DOCS = REPO / "docs"
+READMES = sorted([REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md"), *DOCS.glob("*.md")])
+README_MAX_LINES = 100
 
 # `python examples/x/y.py --a 1 --b` up to the end of the command (a backtick, a comment, a pipe...).
 COMMAND = re.compile(r"(?<![\w/.-])(?:python3?|\S*/bin/python)\s+(examples/[\w./-]+\.py)([^\n`|#;&<>]*)")
@@ -82,8 +86,8 @@ def named_files(readme: Path, text: str) -> set[str]:
 def exists(readme: Path, name: str) -> bool:
     import mlflow
 
-    if "/" not in name:  # a bare file name: this chapter's, or another chapter's ("chapter 09's register.py")
-        return any(EXAMPLES.rglob(name))
+    if "/" not in name:  # a bare file name: next to the page, or a chapter's ("chapter 09's register.py")
+        return (readme.parent / name).exists() or any(EXAMPLES.rglob(name))
     site_packages = Path(mlflow.__file__).parents[1]
     return any((base / name).exists() for base in (readme.parent, REPO, REPO / "src", site_packages))
 
@@ -151,7 +155,41 @@ def test_the_checks_above_can_fail(tmp_path):
     assert not exists(readme_09, "wine_project/gone.py")
 
 
-# --- The change table's claims, pinned against the installed MLflow (see README.md) ---------
+def test_docs_pages_are_checked_and_linked_from_the_readme():
+    """The pages the README moved its details to exist, are checked above, and are linked from it."""
+    pages = {"changes.md", "testing.md", "teaching.md", "stores.md"}
+    assert pages <= {page.name for page in DOCS.glob("*.md")}
+    assert {DOCS / page for page in pages} <= set(READMES)
+    linked = set(LINK.findall(readme_text(REPO / "README.md")))
+    assert {f"docs/{page}" for page in pages} <= linked, f"the README links {sorted(linked)}"
+
+
+def test_readme_is_a_front_door_of_at_most_100_lines():
+    lines = (REPO / "README.md").read_text().splitlines()
+    assert len(lines) <= README_MAX_LINES, (
+        f"README.md has {len(lines)} lines; keep it to {README_MAX_LINES} and move details to docs/"
+    )
+
+
+CURRENT_MLFLOW = re.compile(r"current pin,\s+\*\*MLflow (\d+\.\d+\.\d+)\*\*")
+
+
+def test_the_mlflow_version_the_docs_call_current_is_installed():
+    """docs/changes.md names the MLflow it describes; that is the installed one (and the pin)."""
+    import mlflow
+
+    text = (DOCS / "changes.md").read_text()
+    found = CURRENT_MLFLOW.findall(text)
+    assert found, "docs/changes.md no longer says which MLflow is current ('current pin, **MLflow X.Y.Z**')"
+    assert set(found) == {mlflow.__version__}, f"docs/changes.md calls MLflow {found} current"
+    pin = re.search(r"^mlflow==(\S+)", (REPO / "requirements.txt").read_text(), re.M).group(1)
+    major_minor = ".".join(mlflow.__version__.split(".")[:2])
+    assert f"| now ({major_minor}) |" in text, f"the change table's header names another MLflow than {major_minor}"
+    if mlflow.__version__ == pin:  # make test-newest installs a newer MLflow than the pin
+        assert f"The pin is MLflow {pin}" in text, "docs/changes.md's pin section names another version"
+
+
+# --- The change table's claims, pinned against the installed MLflow (see docs/changes.md) ---
 
 
 def parameters(function) -> dict[str, inspect.Parameter]:
@@ -246,3 +284,58 @@ def test_logistic_regression_multi_class_went_with_scikit_learn_1_8():
 
     major_minor = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
     assert ("multi_class" in parameters(LogisticRegression)) == (major_minor < (1, 8))
+
+
+def test_predict_accepts_int64_only_when_it_holds_0_and_1():
+    """int64 against a double column: refused, except 0/1 columns (2.16.1+); int32 is cast."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+    from mlflow.models.utils import _enforce_schema
+    from mlflow.types import ColSpec, Schema
+
+    schema = Schema([ColSpec("double", "x")])
+    for values in (np.array([0, 1, 1], dtype="int64"), np.array([0, 2], dtype="int32")):
+        assert _enforce_schema(pd.DataFrame({"x": values}), schema)["x"].dtype == np.float64
+    with pytest.raises(MlflowException, match="Can not safely convert int64 to float64"):
+        _enforce_schema(pd.DataFrame({"x": np.array([0, 2], dtype="int64")}), schema)
+
+
+def test_validate_serving_input_warns_as_deprecated_since_3_13(tmp_path, monkeypatch):
+    """Deprecated as of 3.13.0, but the decorator (and so the FutureWarning) first ships in 3.14.0."""
+    import mlflow.models
+    from mlflow.exceptions import MlflowException
+
+    monkeypatch.chdir(tmp_path)
+    # The warning comes first; then the model is not found
+    with pytest.warns(FutureWarning, match="deprecated since 3.13.0"), pytest.raises((MlflowException, OSError)):
+        mlflow.models.validate_serving_input(str(tmp_path / "no-such-model"), {})
+
+
+def test_gc_refuses_without_a_tracking_uri(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from mlflow.cli import gc
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking._tracking_service import utils
+
+    monkeypatch.chdir(tmp_path)  # gc opens the default store (./mlflow.db here) before it refuses
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(utils, "_tracking_uri", None)
+    [tracking_uri] = [param for param in gc.params if param.name == "tracking_uri"]
+    [backend_store] = [param for param in gc.params if param.name == "backend_store_uri"]
+    assert backend_store.default is None  # then the store is MLFLOW_TRACKING_URI's (3.7+)
+    if tracking_uri.default is not None:  # read from MLFLOW_TRACKING_URI when mlflow.cli was imported
+        monkeypatch.setattr(tracking_uri, "default", None)
+    result = CliRunner().invoke(gc, [])
+    assert isinstance(result.exception, MlflowException)
+    assert "Tracking URL is not set" in str(result.exception)
+
+
+def test_scoring_server_is_uvicorn_and_fastapi():
+    import inspect
+
+    from mlflow.pyfunc import scoring_server
+
+    command, _ = scoring_server.get_cmd("/tmp/model", port=5001)
+    assert command.startswith("uvicorn ") and "gunicorn" not in command
+    assert "FastAPI()" in inspect.getsource(scoring_server.init)

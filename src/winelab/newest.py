@@ -7,11 +7,12 @@
 ``requirements.in`` is installed with every version specifier removed
 (``mlflow[auth]==3.17.2`` becomes ``mlflow[auth]``), so pip picks the newest
 release the index serves whose dependencies it can also get. An announced
-release with a missing dependency (e.g. mlflow 3.18.0, whose mlflow-skinny
-3.18.0 is not served) makes pip's resolver fall back to the previous one; the
-script prints the newest version the index lists next to the one installed,
-so such a fallback is visible. Then ``winelab`` is installed in editable mode
-and the suite runs with the new venv's Python. The exit status is pytest's.
+release with a missing dependency (e.g. mlflow 3.18.0, which requires
+mlflow-tracing==3.18.0, not served yet) makes pip's resolver fall back to the
+previous one; the script prints the newest version the index lists next to the
+one installed and, in one line, the package that blocks it, so such a fallback
+is visible. Then ``winelab`` is installed in editable mode and the suite runs
+with the new venv's Python. The exit status is pytest's.
 
 Only the standard library is used here: the script runs before the venv exists.
 """
@@ -70,15 +71,43 @@ def index_versions(python: Path, package: str) -> list[str]:
     return [version.strip() for version in match.group(1).split(",")] if match else []
 
 
+# pip's messages for a requirement the index cannot serve; the first group is the requirement
+_UNSERVED = re.compile(
+    r"(?:No matching distribution found for|Could not find a version that satisfies the requirement)\s+(\S+)"
+)
+
+
+def blocker(pip_errors: str, package: str, version: str) -> str:
+    """One line naming what blocks ``package==version``, from pip's error output.
+
+    >>> blocker("ERROR: No matching distribution found for mlflow-tracing==3.18.0", "mlflow", "3.18.0")
+    'blocked by mlflow-tracing==3.18.0, which the index does not serve'
+    """
+    errors = [line.removeprefix("ERROR: ").strip() for line in pip_errors.splitlines() if line.startswith("ERROR:")]
+    for line in errors:
+        match = _UNSERVED.search(line)
+        if match and match.group(1) != f"{package}=={version}":
+            return f"blocked by {match.group(1)}, which the index does not serve"
+    return errors[-1] if errors else "installable alone; another installed package's pin holds it back"
+
+
 def why_not(python: Path, package: str, version: str) -> str:
-    """pip's own reason for not installing ``package==version`` (its last error line)."""
+    """Why pip does not install ``package==version``: the blocking requirement, else pip's last error line."""
     completed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--dry-run", "--quiet", f"{package}=={version}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{package}=={version}",
+        ],
         capture_output=True,
         text=True,
     )
-    errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR:")]
-    return errors[-1].removeprefix("ERROR: ") if errors else "pip gave no reason"
+    return blocker(completed.stderr, package, version)
 
 
 def differences(python: Path, requirements_txt: Path) -> list[str]:
@@ -151,16 +180,22 @@ def main(argv: list[str] | None = None) -> int:
 
     # What was installed, next to the newest version the index lists
     versions = installed_versions(python, WATCHED)
+    fallback = ""
     print(f"\nbuilt {venv} in {time.perf_counter() - started:.0f} s; versions:")
     for name, version in versions.items():
         listed = index_versions(python, name)
         note = ""
         if listed and listed[0] != version:
-            note = f"  (index lists {listed[0]}, not installable: {why_not(python, name, listed[0])})"
+            reason = why_not(python, name, listed[0])
+            note = f"  (index lists {listed[0]}, not installable: {reason})"
+            if name == "mlflow":  # the fallback from the newest MLflow, and what blocks it, in one line
+                fallback = f"pip fell back from mlflow {listed[0]} to {version}: {reason}"
         print(f"  {name:<14} {version}{note}")
     newer = differences(python, REPO / "requirements.txt")
     print("newer than requirements.txt: " + (", ".join(newer) if newer else "nothing (the pins are the newest)"))
     print(f"MLflow {versions['mlflow']}", flush=True)
+    if fallback:
+        print(fallback, flush=True)
     if args.no_tests:
         return 0
 
