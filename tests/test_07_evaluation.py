@@ -4,25 +4,24 @@ import re
 
 import numpy as np
 import pytest
+import reference
 from harness import assert_rejected, expected_metrics
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import ElasticNet
-
-from winelab import load_wine, split
 
 EVALUATE = "07_evaluation/evaluate_model.py"
 VALIDATE = "07_evaluation/validate_against_baseline.py"
 EXPERIMENT = "wine_evaluation"
 
 
-def fit_and_predict(model, test_size=0.25, seed=42):
-    """Fit ``model`` on the winelab train split here, independently of the scripts: (predictions, actual)."""
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=test_size, seed=seed)
+def fit_and_predict(model):
+    """Fit ``model`` on the reference train split, independently of the scripts: (predictions, actual)."""
+    train_x, test_x, train_y, test_y = reference.split()
     return model.fit(train_x, train_y).predict(test_x), test_y.to_numpy(dtype=float)
 
 
-def elasticnet(alpha, l1_ratio, seed=42):
-    return ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=seed)
+def elasticnet(alpha, l1_ratio):
+    return ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=42)
 
 
 def test_evaluate_logs_default_and_extra_metrics_and_the_figure(store, run_script):
@@ -101,6 +100,7 @@ def test_validation_passes_for_a_candidate_that_beats_the_baseline(store, run_sc
     [
         ("0.7", "0.7", None, False),  # the guide's default model: barely better than the mean
         ("0.1", "0.9", "0.1", True),  # a good model, but an impossible ceiling; --strict exits 1
+        ("0.1", "0.9", "-1", False),  # a negative ceiling is a rule no model meets (not an option error)
     ],
 )
 def test_validation_failure_is_caught_and_explained_on_one_line(store, run_script, alpha, l1_ratio, max_rmse, strict):
@@ -136,11 +136,28 @@ def test_validation_failure_is_caught_and_explained_on_one_line(store, run_scrip
 @pytest.mark.parametrize(
     "script, option, value",
     [
-        (VALIDATE, "--max-rmse", "-1"),
-        (VALIDATE, "--min-improvement", "1.5"),
+        (VALIDATE, "--max-rmse", "abc"),
+        (VALIDATE, "--min-improvement", "x"),
         (EVALUATE, "--alpha", "abc"),
     ],
 )
-def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
+def test_unparsable_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
     assert_rejected(result, store, option)
+
+
+@pytest.mark.parametrize(
+    "script, option, value, named",
+    [
+        (EVALUATE, "--alpha", "-1", "'alpha'"),
+        (VALIDATE, "--l1-ratio", "1.5", "'l1_ratio'"),
+        # MetricThreshold refuses a relative change outside [0, 1]; the script builds it before any run.
+        (VALIDATE, "--min-improvement", "1.5", "`min_relative_change` parameter must be between 0 and 1"),
+    ],
+)
+def test_out_of_range_options_are_refused_before_any_run(store, run_script, script, option, value, named):
+    """scikit-learn (at fit) or MLflow (MetricThreshold) refuses the value before a run opens: exit 1, one line."""
+    result = run_script(script, option, value, ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and named in result.error_lines[0]
+    assert store.all_runs() == [] and [e.name for e in store.experiments()] == ["Default"]

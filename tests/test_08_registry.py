@@ -5,10 +5,8 @@ import re
 import mlflow.artifacts
 import mlflow.sklearn
 import pytest
+import reference
 from harness import assert_rejected, expected_metrics, predict_fresh
-from sklearn.linear_model import ElasticNet
-
-from winelab import FEATURES, load_wine, split
 
 REGISTER = "08_registry/register_at_log_time.py"
 PROMOTE = "08_registry/promote_challenger.py"
@@ -96,7 +94,7 @@ def test_each_run_adds_a_version_and_moves_the_aliases(store, run_script):
 
     # Predictions through the alias equal those of the version it points to and of the same model fitted here.
     best_alpha, best_l1_ratio = settings[best - 1]
-    rows = load_wine()[FEATURES].head(6)
+    rows = reference.first_rows(6)
     via_alias = predict_fresh(store, f"models:/{name}@champion", n=len(rows))
     source = store.client.get_model_version(name, str(best)).source  # models:/m-...
     logged_model = store.client.get_logged_model(source.removeprefix("models:/"))
@@ -104,8 +102,7 @@ def test_each_run_adds_a_version_and_moves_the_aliases(store, run_script):
         mlflow.artifacts.download_artifacts(artifact_uri=logged_model.artifact_location, tracking_uri=store.uri)
     )
     assert via_alias == version_model.predict(rows).tolist()
-    train_x, test_x, train_y, test_y = split(load_wine())
-    refit = ElasticNet(alpha=float(best_alpha), l1_ratio=float(best_l1_ratio), random_state=42).fit(train_x, train_y)
+    refit, (_, test_x, _, test_y) = reference.refit(float(best_alpha), float(best_l1_ratio))
     assert via_alias == pytest.approx(refit.predict(rows).tolist(), rel=1e-12)
 
     # use_champion.py lists the versions with their aliases and predicts with the champion.
@@ -113,6 +110,7 @@ def test_each_run_adds_a_version_and_moves_the_aliases(store, run_script):
     listed = dict(re.findall(r"^  v(\d+)\s.*?(@\S+.*)?$", result.stdout, flags=re.MULTILINE))
     assert set(listed) == {"1", "2", "3"}
     assert listed[str(best)] == "@champion"
+    assert f"@champion -> version {best}: logged model {source}, run {runs[best - 1].info.run_id}" in result.stdout
     assert f"models:/{name}@champion is version {best};" in result.stdout
     printed = [float(value) for value in re.findall(r"predicted (-?[\d.]+)", result.stdout)]
     assert printed == pytest.approx(refit.predict(test_x.head(4)).tolist(), abs=5e-4)
@@ -133,11 +131,24 @@ def test_use_champion_without_a_registered_model_fails_with_one_line(store, run_
     [
         (PROMOTE, "--model-name", "team/wine"),
         (REGISTER, "--model-name", " "),
-        (PROMOTE, "--alpha", "-1"),
+        (PROMOTE, "--alpha", "abc"),
         (USE, "--rows", "0"),
     ],
 )
 def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
     result = run_script(script, option, value, ok=False)
     assert_rejected(result, store, option)
+    assert store.client.search_registered_models() == []
+
+
+@pytest.mark.parametrize(
+    "script, option, value, named",
+    [(PROMOTE, "--alpha", "-1", "'alpha'"), (REGISTER, "--l1-ratio", "1.5", "'l1_ratio'")],
+)
+def test_out_of_range_option_is_refused_by_sklearn_before_any_run(store, run_script, script, option, value, named):
+    """scikit-learn checks the ranges at fit, before the run opens: one line, exit 1, nothing recorded or registered."""
+    result = run_script(script, option, value, ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and named in result.error_lines[0]
+    assert store.all_runs() == [] and [e.name for e in store.experiments()] == ["Default"]
     assert store.client.search_registered_models() == []

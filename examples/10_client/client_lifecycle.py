@@ -10,31 +10,38 @@ removes them for good (chapter 11_cli). This script reads back every change:
 * a scratch experiment (unique name, so re-runs work) gets a run, is
   renamed, deleted and restored, and finally deleted again to tidy up.
 
-Run ``client_tour.py`` first.
+Run ``client_tour.py`` first, against the same store: ``$MLFLOW_TRACKING_URI``,
+else ``sqlite:///mlflow.db`` in the current folder.
 
     python examples/10_client/client_lifecycle.py --experiment-name client_tour
 """
 
+import argparse
+import sys
 import uuid
 
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
-
-from winelab import UserError, run_example, server_parser
-from winelab.tracking import chapter_tags
+from mlflow.exceptions import MlflowException
 
 
-def main() -> None:
-    parser = server_parser(__doc__)  # trains nothing: no --test-size or --seed
-    parser.add_argument(
-        "--experiment-name", default="client_tour", help="client_tour.py's experiment (default: %(default)s)"
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--experiment-name", default="client_tour", help="client_tour.py's experiment (default: client_tour)"
+    )
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
     client = MlflowClient()
 
     experiment = client.get_experiment_by_name(args.experiment_name)
     if experiment is None or experiment.lifecycle_stage != "active":
-        raise UserError(f"no active experiment {args.experiment_name!r}: run examples/10_client/client_tour.py first")
+        sys.exit(f"error: no active experiment {args.experiment_name!r}: run client_tour.py first")
     ids = [experiment.experiment_id]
 
     # Delete the worst run: it leaves searches but stays in the store
@@ -52,7 +59,7 @@ def main() -> None:
 
     # A scratch experiment with one run, then rename it
     name = f"{args.experiment_name}-scratch-{uuid.uuid4().hex[:8]}"
-    experiment_id = client.create_experiment(name, tags={"purpose": "lifecycle demo", **chapter_tags(__file__)})
+    experiment_id = client.create_experiment(name, tags={"purpose": "lifecycle demo"})
     scratch_run = client.create_run(experiment_id, run_name="scratch")
     client.set_terminated(scratch_run.info.run_id)
     new_name = f"{name}-renamed"
@@ -76,4 +83,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except MlflowException as exc:  # no server, or a store that refuses a change
+        sys.exit(f"error: {exc}")
