@@ -92,6 +92,10 @@ def test_parallel_sweep_records_every_grid_point(any_store, run_script):
         assert run.data.params == {"alpha": str(alpha), "l1_ratio": str(l1_ratio)}
         assert_metrics_match(run, alpha, l1_ratio)
     assert len(any_store.all_runs()) == 8  # nothing went to another experiment (e.g. Default)
+    # Each run names the worker process that recorded it; the summary counts those processes.
+    pids = {run.data.tags["worker_pid"] for run in runs}
+    assert all(pid.isdigit() for pid in pids) and 1 <= len(pids) <= 2
+    assert f"recorded by {len(pids)} worker processes" in result.stdout
 
     # The closing table lists every run, best (lowest rmse) first.
     table = re.findall(r"^\s+\S+\s+\S+\s+([\d.]+)\s+[\d.]+\s+-?[\d.]+\s+([0-9a-f]{32})$", result.stdout, re.MULTILINE)
@@ -142,15 +146,33 @@ def test_nested_runs_link_children_and_record_the_best(any_store, run_script):
         (PARALLEL, ("--n-jobs", "0")),
         (PARALLEL, ("--n-jobs", "-2")),
         (PARALLEL, ("--n-jobs", "two")),
-        (PARALLEL, ("--alphas", "-1", "0.5")),
         (PARALLEL, ("--l1-ratios",)),
-        (NESTED, ("--l1-ratios", "0.5", "1.5")),
-        (NESTED, ("--alphas", "0.1", "0.1")),
-        (MULTIPLE, ("--alphas", "nan")),
+        (NESTED, ("--alphas", "0.1", "x")),
         (MULTIPLE, ("--l1-ratios", "abc")),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else value.split("/")[1],
 )
-def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, args):
+def test_unparsable_options_fail_with_one_line_and_no_run(store, run_script, script, args):
+    """argparse refuses them: exit 2."""
     result = run_script(script, *args, ok=False)
     assert_rejected(result, store, args[0])
+
+
+@pytest.mark.parametrize(
+    "script, args, named",
+    [
+        (PARALLEL, ("--alphas", "0.5", "-1"), "'alpha'"),  # refused in a worker, in the training pass
+        (PARALLEL, ("--l1-ratios", "0.5", "1.5"), "'l1_ratio'"),
+        (NESTED, ("--l1-ratios", "0.5", "1.5"), "'l1_ratio'"),
+        (MULTIPLE, ("--alphas", "nan"), "'alpha'"),
+        (MULTIPLE, ("--l1-ratio", "-0.5"), "'l1_ratio'"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value.split("/")[-1],
+)
+def test_out_of_range_grid_is_refused_by_sklearn_before_any_run(store, run_script, script, args, named):
+    """Every grid point is fitted before the first run opens: one line, exit 1, no run and no experiment."""
+    result = run_script(script, *args, ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and named in result.error_lines[0]
+    assert store.all_runs() == [] and [e.name for e in store.experiments()] == ["Default"]
+    assert list(store.workdir.iterdir()) == []

@@ -15,6 +15,9 @@ One ElasticNet run that uses each logging call of the guide once:
     python examples/02_logging/artifacts.py --steps 10
 """
 
+import argparse
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,41 +27,62 @@ matplotlib.use("Agg")  # draw into files only; no window, works without a displa
 
 import matplotlib.pyplot as plt
 import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import ElasticNet
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import train_test_split
 
-from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.tracking import tag_chapter
-
-MAX_STEPS = 20
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="logging_artifacts")
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=10,
-        help=f"points on the regularisation path, 1 to {MAX_STEPS} (default: %(default)s)",
+def one_to_twenty(text):
+    if not 1 <= int(text) <= 20:  # alpha halves at each step: by step 20 it is a millionth, the curve is flat
+        raise argparse.ArgumentTypeError(f"must be between 1 and 20, got {text}")
+    return int(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    args = parser.parse_args()
-    if not 1 <= args.steps <= MAX_STEPS:
-        parser.error(f"--steps must be between 1 and {MAX_STEPS}, got {args.steps}")
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--experiment-name", default="logging_artifacts", help="(default: logging_artifacts)")
+    parser.add_argument("--alpha", type=float, default=0.7, help="regularisation strength, >= 0 (default: 0.7)")
+    parser.add_argument("--l1-ratio", type=float, default=0.7, help="share of L1 in the penalty, 0-1 (default: 0.7)")
+    parser.add_argument("--test-size", type=float, default=0.25, help="share of wines held out (default: 0.25)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the split and the model (default: 42)")
+    parser.add_argument("--steps", type=one_to_twenty, default=10, help="points on the regularisation path, 1-20")
+    return parser.parse_args()
 
-    # Fit and evaluate outside any run: if this fails, nothing is recorded
-    wine = load_wine()
-    train_x, test_x, train_y, test_y = split(wine, test_size=args.test_size, seed=args.seed)
+
+def main():
+    args = parse_args()
+
+    # 1,599 wines: 11 measurements and the quality score, ';'-separated
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    train, test = train_test_split(wine, test_size=args.test_size, random_state=args.seed)
+    train_x, train_y = train.drop(columns="quality"), train["quality"]
+    test_x, test_y = test.drop(columns="quality"), test["quality"]
+
+    # Fit and evaluate outside any run: if this fails (a bad --alpha, say), nothing is recorded
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
     model.fit(train_x, train_y)
     predicted = model.predict(test_x)
-    metrics = regression_metrics(test_y, predicted)
+    metrics = {
+        "rmse": root_mean_squared_error(test_y, predicted),
+        "mae": mean_absolute_error(test_y, predicted),
+        "r2": r2_score(test_y, predicted),
+    }
 
     # The regularisation path: the same model with alpha halved at each step
     path = []
     for step in range(args.steps):
         alpha = args.alpha / 2**step
-        weaker = ElasticNet(alpha=alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
-        weaker.fit(train_x, train_y)
-        path.append((alpha, regression_metrics(test_y, weaker.predict(test_x))["rmse"]))
+        weaker = ElasticNet(alpha=alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
+        path.append((alpha, root_mean_squared_error(test_y, weaker.predict(test_x))))
 
     # The predicted-vs-actual figure
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -68,7 +92,6 @@ def main() -> None:
     ax.legend()
 
     experiment = mlflow.set_experiment(args.experiment_name)
-    tag_chapter(experiment, __file__)
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         # Parameters: one at a time, or a dict at once
         mlflow.log_param("alpha", args.alpha)
@@ -87,8 +110,8 @@ def main() -> None:
         mlflow.log_artifact(str(data_file), artifact_path="data")
         splits = Path(tmp, "splits")
         splits.mkdir()
-        train_x.assign(quality=train_y).to_csv(splits / "train.csv", index=False)
-        test_x.assign(quality=test_y).to_csv(splits / "test.csv", index=False)
+        train.to_csv(splits / "train.csv", index=False)
+        test.to_csv(splits / "test.csv", index=False)
         mlflow.log_artifacts(str(splits), artifact_path="data/splits")
 
         # A figure goes straight from memory to an artifact
@@ -107,4 +130,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: `with mlflow.start_run()` has already marked the run FAILED
+        sys.exit("interrupted")
+    except (OSError, ValueError, MlflowException) as exc:  # no data file, a bad --alpha or --test-size, no server
+        sys.exit(f"error: {exc}")
