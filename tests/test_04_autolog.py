@@ -26,7 +26,9 @@ def stored_files(store, artifact_uri: str) -> Path:
 
 
 def test_generic_autolog_records_params_metrics_datasets_and_model(any_store, run_script):
-    run_script(GENERIC, "--alpha", "0.4", "--l1-ratio", "0.2", "--experiment-name", any_store.name("autolog_generic"))
+    result = run_script(
+        GENERIC, "--alpha", "0.4", "--l1-ratio", "0.2", "--experiment-name", any_store.name("autolog_generic")
+    )
 
     [run] = any_store.runs("autolog_generic")
     assert run.info.status == "FINISHED"
@@ -51,10 +53,16 @@ def test_generic_autolog_records_params_metrics_datasets_and_model(any_store, ru
 
     contexts = sorted(tag.value for dataset in run.inputs.dataset_inputs for tag in dataset.tags)
     assert contexts == ["eval", "train"]
+    # What the script printed is what the store holds.
+    assert f"run {run.info.run_id} ({run.info.run_name!r})" in result.stdout
+    assert f"metric root_mean_squared_error_test_x = {test_rmse:.4f}" in result.stdout
+    for dataset in run.inputs.dataset_inputs:
+        assert f"digest {dataset.dataset.digest}" in result.stdout
 
     [logged] = any_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert logged.name == "model"
     assert logged.source_run_id == run.info.run_id
+    assert f"model: 'model' {logged.model_uri}, files in {logged.artifact_location}" in result.stdout
     mlmodel = read_mlmodel(any_store, logged)
     assert {"sklearn", "python_function"} <= set(mlmodel["flavors"])
     assert [column["name"] for column in signature_inputs(mlmodel)] == reference.FEATURES
@@ -90,7 +98,7 @@ def test_gridsearch_parent_children_and_manual_metric(any_store, run_script, alp
     import pandas as pd
 
     args = ["--alphas", *map(str, alphas), "--l1-ratios", *map(str, l1_ratios), "--cv", "3"]
-    run_script(
+    result = run_script(
         GRIDSEARCH,
         *args,
         *("--max-tuning-runs", str(max_tuning_runs), "--experiment-name", any_store.name("autolog_gridsearch")),
@@ -130,6 +138,11 @@ def test_gridsearch_parent_children_and_manual_metric(any_store, run_script, alp
         assert child.data.params["random_state"] == "42"
         assert {"mean_test_score", "std_test_score", "rank_test_score"} <= set(child.data.metrics)
     assert max(child.data.metrics["mean_test_score"] for child in children) == pytest.approx(search.best_score_)
+    # The script read the children back and printed them, best first.
+    printed = [line.split(":")[0].removeprefix("  child ") for line in result.stdout.splitlines() if "  child " in line]
+    by_rank = sorted(children, key=lambda child: child.data.metrics["rank_test_score"])
+    assert printed == [child.info.run_name for child in by_rank]
+    assert f"'best_alpha': '{best['alpha']}', 'best_l1_ratio': '{best['l1_ratio']}'" in result.stdout
 
     # cv_results.csv: every candidate with its score, in the store's artifact folder.
     artifacts = {item.path for item in any_store.client.list_artifacts(parent.info.run_id)}
@@ -148,14 +161,18 @@ def test_gridsearch_parent_children_and_manual_metric(any_store, run_script, alp
     assert predictions == pytest.approx(reference.expected_predictions(best["alpha"], best["l1_ratio"], 7), rel=1e-9)
 
 
+# Both scripts fit inside a run (autologging's own, or the search's), so every value is checked
+# when the command line is read: argparse's exit 2, one line, nothing recorded.
 @pytest.mark.parametrize(
     "script, args",
     [
         (GRIDSEARCH, ("--cv", "1")),
         (GRIDSEARCH, ("--max-tuning-runs", "0")),
         (GRIDSEARCH, ("--alphas", "-0.5")),
-        (GRIDSEARCH, ("--l1-ratios", "0.5", "0.5")),
+        (GRIDSEARCH, ("--l1-ratios", "0.5", "1.5")),
         (GENERIC, ("--alpha", "abc")),
+        (GENERIC, ("--alpha", "-1")),
+        (GENERIC, ("--l1-ratio", "nan")),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else value.split("/")[1],
 )

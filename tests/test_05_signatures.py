@@ -81,6 +81,14 @@ def check_run_and_model(store, run_name, alpha, l1_ratio, stdout):
     assert f"run {run.info.run_id} in experiment {store.name(EXPERIMENT)!r}" in stdout
     assert f"MLmodel: {model.artifact_location}/MLmodel" in stdout
     assert "signature:\n  inputs:" in stdout
+    mlmodel = read_mlmodel(store, model)
+    # Both example files MLflow wrote, as the MLmodel file names them (serving_input_example.json since 2.16).
+    examples = mlmodel["saved_input_example_info"]
+    assert (examples["artifact_path"], examples["serving_input_path"]) == (
+        "input_example.json",
+        "serving_input_example.json",
+    )
+    assert "  input example: input_example.json, serving_input_example.json next to it" in stdout
 
     # Where the model's files went: beside the store, or through the server into its artifact folder.
     assert (store.on_disk(model.artifact_location) / "MLmodel").is_file()
@@ -89,7 +97,7 @@ def check_run_and_model(store, run_name, alpha, l1_ratio, stdout):
         assert not (store.workdir / "mlruns").exists(), "the client wrote no files of its own"
     elif store.kind == "sqlite":
         assert store.on_disk(model.artifact_location).is_relative_to(store.workdir.resolve() / "mlruns")
-    return run, model, read_mlmodel(store, model)
+    return run, model, mlmodel
 
 
 def test_manual_signature_has_11_double_inputs_and_a_double_output(chapter):
@@ -209,15 +217,24 @@ def test_enforcement_without_a_logged_model_fails_in_one_line(store, run_script)
     assert store.all_runs() == []
 
 
+def test_unparsable_or_zero_options_fail_with_one_line_and_no_run(store, run_script):
+    assert_rejected(run_script(MANUAL, "--alpha", "abc", ok=False), store, "--alpha")
+    assert_rejected(run_script(ENFORCEMENT, "--rows", "0", ok=False), store, "--rows")
+
+
 @pytest.mark.parametrize(
-    "script, option, value",
-    [
-        (MANUAL, "--alpha", "-1"),
-        (INFERRED, "--l1-ratio", "2"),
-        (ENFORCEMENT, "--rows", "0"),
-        (ENFORCEMENT, "--test-size", "1"),
-    ],
+    "script, option, value, named", [(MANUAL, "--alpha", "-1", "'alpha'"), (INFERRED, "--l1-ratio", "2", "'l1_ratio'")]
 )
-def test_invalid_options_fail_with_one_line_and_no_run(store, run_script, script, option, value):
+def test_out_of_range_option_is_refused_by_sklearn_before_any_run(store, run_script, script, option, value, named):
+    """scikit-learn checks the ranges, at fit, before the run opens: one line, exit 1, nothing recorded."""
     result = run_script(script, option, value, ok=False)
-    assert_rejected(result, store, option)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and named in result.error_lines[0]
+    assert store.all_runs() == [] and [e.name for e in store.experiments()] == ["Default"]
+
+
+def test_unknown_model_uri_fails_in_one_line(store, run_script):
+    result = run_script(ENFORCEMENT, "--model-uri", "models:/m-0123456789abcdef", ok=False)
+    assert result.returncode == 1
+    assert result.error_lines == ["error: Logged model with ID 'm-0123456789abcdef' not found."]
+    assert store.all_runs() == []

@@ -16,46 +16,67 @@ the newest model in the experiment (or ``--model-uri``) and sends it:
 - ``pH`` as text (``"3.51"``): rejected, MLflow does not parse strings.
 
 Each rejection is an ``MlflowException``; the script catches it and prints
-MLflow's reason on one line.
+MLflow's reason on one line. It records nothing.
 
     python examples/05_signatures/manual_signature.py    # log a model first
     python examples/05_signatures/enforcement.py
     python examples/05_signatures/enforcement.py --model-uri models:/m-...
 """
 
+import argparse
+import os
+import sys
+
 import mlflow
 import mlflow.pyfunc
+import pandas as pd
 from mlflow.exceptions import MlflowException
+from sklearn.model_selection import train_test_split
 
-from winelab import UserError, example_parser, load_wine, run_example, split
-from winelab.cli import positive_int
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
-def main() -> None:
-    parser = example_parser(__doc__, model=False)
-    parser.add_argument("--model-uri", help="model to load (default: the newest model logged in the experiment)")
-    parser.add_argument(
-        "--experiment-name", default="signatures", help="where to look without --model-uri (default: %(default)s)"
+def positive_int(text):
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return int(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=positive_int, default=3, help="rows per batch (default: %(default)s)")
-    args = parser.parse_args()
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--model-uri", help="model to load (default: the newest model logged in the experiment)")
+    parser.add_argument("--experiment-name", default="signatures", help="where to look without --model-uri")
+    parser.add_argument("--rows", type=positive_int, default=3, help="rows per batch (default: 3)")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+
+    # Test wines of the usual split: the first --rows of them make the well-formed batch
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    _, test = train_test_split(wine, test_size=0.25, random_state=42)
+    good = test.drop(columns="quality").head(args.rows)
 
     # Which model: the given URI, or the newest logged model of the experiment
     model_uri = args.model_uri
     if model_uri is None:
         experiment = mlflow.get_experiment_by_name(args.experiment_name)
-        newest = (
-            mlflow.search_logged_models(
+        newest = []
+        if experiment:
+            newest = mlflow.search_logged_models(
                 experiment_ids=[experiment.experiment_id],
                 order_by=[{"field_name": "creation_time", "ascending": False}],
                 max_results=1,
                 output_format="list",
             )
-            if experiment
-            else []
-        )
         if not newest:
-            raise UserError(f"no model logged in experiment {args.experiment_name!r}; run manual_signature.py first")
+            sys.exit(f"error: no model logged in experiment {args.experiment_name!r}; run manual_signature.py first")
         model_uri = newest[0].model_uri
 
     # Load it as a generic python_function model: this is what enforces the signature
@@ -64,13 +85,11 @@ def main() -> None:
     print(f"  expects: {model.metadata.get_input_schema()}")
 
     # Batches: one good, the others with a typical mistake each
-    _, test_x, _, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
-    good = test_x.head(args.rows)
     whole = good["free sulfur dioxide"].round()
     batches = {
         "well-formed batch": good,
         "columns in reverse order": good[good.columns[::-1]],
-        "extra column 'quality'": good.assign(quality=test_y.head(args.rows)),
+        "extra column 'quality'": good.assign(quality=test["quality"].head(args.rows)),
         "'free sulfur dioxide' as int32": good.assign(**{"free sulfur dioxide": whole.astype("int32")}),
         "'free sulfur dioxide' as int64": good.assign(**{"free sulfur dioxide": whole.astype("int64")}),
         "missing column 'alcohol'": good.drop(columns=["alcohol"]),
@@ -91,4 +110,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except (OSError, ValueError, MlflowException) as exc:  # no data file, a bad --model-uri, no server
+        sys.exit(f"error: {str(exc).splitlines()[0]}")
