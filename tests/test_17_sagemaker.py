@@ -17,6 +17,7 @@ inside each ``model.tar.gz``), and compares it with the registry.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import signal
 import socket
@@ -294,7 +295,19 @@ def test_config_bucket_name_as_in_the_guide_repository_is_ignored(flow, standin,
     config = {"bucket_name": BUCKET, "image_url": IMAGE, "execution_role_arn": ROLE, "region_name": REGION}
     default_bucket = f"mlflow-sagemaker-{REGION}-{ACCOUNT}"  # MLflow's own, created on the fly
     deployer = get_deploy_client(f"sagemaker:/{REGION}")
-    deployer.create_deployment("bucket-name-check", str(model_folder), flavor="python_function", config=config)
+    records = []  # what MLflow logs (its own handlers do not reach pytest's caplog)
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logging.getLogger("mlflow.sagemaker").addHandler(handler)
+    try:
+        deployer.create_deployment("bucket-name-check", str(model_folder), flavor="python_function", config=config)
+    finally:
+        logging.getLogger("mlflow.sagemaker").removeHandler(handler)
+    # The key is skipped without a warning; MLflow says only, at INFO, that it uses (and creates) its own bucket.
+    logged = [record.getMessage() for record in records]
+    assert "No model data bucket specified, using the default bucket" in logged
+    assert f"Default bucket `{default_bucket}` not found. Creating..." in logged
+    assert not [record for record in records if record.levelno >= logging.WARNING]
     try:
         state = aws_state(standin)
         assert state["objects"] == {}, "nothing went to the bucket named by bucket_name"
@@ -305,6 +318,24 @@ def test_config_bucket_name_as_in_the_guide_repository_is_ignored(flow, standin,
         deployer.delete_deployment("bucket-name-check", config={"region_name": REGION})
         standin.client("s3").delete_bucket(Bucket=default_bucket)
     assert aws_state(standin)["buckets"] == [BUCKET]
+
+
+def test_standin_endpoint_answers_a_canned_body_that_predict_refuses(standin, monkeypatch):
+    """What the README says of moto's endpoint: invoke_endpoint gets b"body", deployer.predict an MlflowException."""
+    import boto3
+    from mlflow.deployments import get_deploy_client
+    from mlflow.exceptions import MlflowException
+
+    for key, value in standin.env.items():  # this process, pointed at the stand-in like the scripts
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    answer = standin.client("sagemaker-runtime").invoke_endpoint(EndpointName=DEPLOYMENT, Body=b"{}")
+    assert (answer["Body"].read(), answer["ContentType"]) == (b"body", "content_type")
+    with pytest.raises(MlflowException, match="Predictions response contents are not valid JSON"):
+        get_deploy_client(f"sagemaker:/{REGION}").predict(DEPLOYMENT, reference.first_rows(2))
 
 
 def test_deploying_the_same_champion_again_changes_nothing(flow):

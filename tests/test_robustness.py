@@ -299,7 +299,14 @@ def test_not_tracking_entries_are_real_scripts():
 
 
 def plan_args(script: str) -> tuple[str, ...]:
-    return next((step.args for step in PLAN if step.script == script), ())
+    """The demo's arguments for ``script``: its own step's, or those its launcher's step hands it."""
+    for step in PLAN:
+        if step.script == script:
+            return step.args
+        path = str(EXAMPLES / script)
+        if path in step.args:
+            return step.args[step.args.index(path) + 1 :]
+    return ()
 
 
 DEAD_SERVER_SCRIPTS = [script for script in SCRIPTS if talks_to_tracking(script)]

@@ -16,12 +16,16 @@ pickle to trust. The script
   folder is not on ``sys.path``: only the model's own copy of ``_json_flavor``
   can be imported.
 
+Files go to ``--output-dir``; the run to ``$MLFLOW_TRACKING_URI`` (else ``./mlflow.db``).
+
     python examples/16_model_format/custom_flavor.py --alpha 0.5 --l1-ratio 0.1
 """
 
+import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,36 +33,58 @@ from pathlib import Path
 import _json_flavor
 import mlflow
 import numpy as np
+import pandas as pd
 import yaml
-from _outputs import add_output_dir, fresh
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
+from sklearn.model_selection import train_test_split
 
-from winelab import UserError, example_parser, load_wine, run_example, split
-from winelab.cli import positive_int
-from winelab.tracking import tag_chapter
-
-FLAVOR_MODULE = Path(_json_flavor.__file__).resolve()
-MLFLOW = Path(sys.executable).with_name("mlflow")  # the venv's `mlflow` executable
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="model_format")
-    parser.add_argument("--rows", type=positive_int, default=5, help="test wines to predict (default: %(default)s)")
-    add_output_dir(parser, "custom_flavor")
-    args = parser.parse_args()
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return int(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--experiment-name", default="model_format", help="(default: model_format)")
+    parser.add_argument("--alpha", type=float, default=0.7, help="regularisation strength, >= 0 (default: 0.7)")
+    parser.add_argument("--l1-ratio", type=float, default=0.7, help="share of L1 in the penalty, 0-1 (default: 0.7)")
+    parser.add_argument("--rows", type=positive_int, default=5, help="test wines to predict (default: 5)")
+    parser.add_argument("--output-dir", type=Path, default=Path("model_format_files/custom_flavor"),
+                        help="folder for the files this script writes (default: %(default)s)")  # fmt: skip
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
     out = args.output_dir.resolve()
-    # Saving needs no tracking store; logging (below) does. Checked first, so a bad one fails at once.
-    experiment = mlflow.set_experiment(args.experiment_name)
-    tag_chapter(experiment, __file__)
+    flavor_module = str(Path(_json_flavor.__file__).resolve())  # the file the model must carry in code/
+    # MLflow's own switch: no "Downloading artifacts" progress bars (here and in `mlflow models predict`)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
 
-    train_x, test_x, train_y, _ = split(load_wine(), test_size=args.test_size, seed=args.seed)
-    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    train, test = train_test_split(wine, test_size=0.25, random_state=42)
+    train_x, train_y = train.drop(columns="quality"), train["quality"]
+    rows = test.drop(columns="quality").head(args.rows)
+    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=42).fit(train_x, train_y)
     signature = infer_signature(train_x, model.predict(train_x))
+    # Saving needs no tracking store; logging (below) does. Chosen now, so a bad store fails at once.
+    experiment = mlflow.set_experiment(args.experiment_name)
 
     # Save with the custom flavor: model.json, the flavor's code, the environment, MLmodel
-    model_dir = fresh(out / "elasticnet_json")
-    _json_flavor.save_model(model, model_dir, code_paths=[str(FLAVOR_MODULE)], signature=signature)
+    model_dir = out / "elasticnet_json"
+    shutil.rmtree(model_dir, ignore_errors=True)  # save_model refuses a folder that is not empty
+    _json_flavor.save_model(model, model_dir, code_paths=[flavor_module], signature=signature)
     files = sorted(str(path.relative_to(model_dir)) for path in model_dir.rglob("*") if path.is_file())
     print(f"saved with _json_flavor.save_model into {model_dir}:\n  {', '.join(files)}")
     flavors = yaml.safe_load((model_dir / "MLmodel").read_text())["flavors"]
@@ -70,12 +96,11 @@ def main() -> None:
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="custom_flavor") as run:
         mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
         model_info = _json_flavor.log_model(
-            model, name="elasticnet_json", code_paths=[str(FLAVOR_MODULE)], signature=signature
+            model, name="elasticnet_json", code_paths=[flavor_module], signature=signature
         )
     print(f"\nrun {run.info.run_id}: logged {model_info.model_uri} (flavors: {', '.join(model_info.flavors)})")
 
     # Load natively: the flavor rebuilds an ElasticNet from the JSON
-    rows = test_x.head(args.rows)
     native = _json_flavor.load_model(model_info.model_uri)
     same = np.array_equal(native.predict(rows), model.predict(rows))
     print(f"_json_flavor.load_model -> {type(native).__name__}; predicts as the fitted model: {same}")
@@ -87,18 +112,19 @@ def main() -> None:
         "-o", str(out / "predictions.json"), "--env-manager", "local",
     ]  # fmt: skip
     print(f"\n$ mlflow {shlex.join(command)}", flush=True)
-    # The CLI reads the same store through MLFLOW_TRACKING_URI (unset: ./mlflow.db, as here).
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
-    completed = subprocess.run(
-        [str(MLFLOW), *command], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"`mlflow models predict` failed (exit {completed.returncode}): {last}")
+    # `python -m mlflow` is the `mlflow` command of this Python; MLflow's own switch keeps its INFO lines out.
+    # It reads the same store: MLFLOW_TRACKING_URI, or ./mlflow.db in the same working folder.
+    env = {**os.environ, "MLFLOW_LOGGING_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "-m", "mlflow", *command], env=env, check=True, stdin=subprocess.DEVNULL)
     predictions = json.loads((out / "predictions.json").read_text())["predictions"]
     print(f"predictions: {predictions}")
     print(f"equal to the fitted model's: {np.array_equal(predictions, model.predict(rows))}")
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: `with mlflow.start_run()` has already marked the run FAILED
+        sys.exit("interrupted")
+    except (OSError, ValueError, MlflowException, subprocess.CalledProcessError) as exc:  # also: predict failed
+        sys.exit(f"error: {str(exc).splitlines()[0]}")

@@ -74,7 +74,7 @@ def main() -> int:
 
         print(f"AWS stand-in (moto) ready at {moto.url} (pid {moto.process.pid}), region {args.region}")
         print(f"  bucket s3://{args.bucket} created; account {MOTO_ACCOUNT}")
-        print("In another terminal:")
+        print("Point a shell at it (these lines), then deploy:")
         for key, value in aws_env.items():
             print(f"  export {key}={shlex.quote(value)}")
         print("  unset AWS_PROFILE AWS_SESSION_TOKEN")
