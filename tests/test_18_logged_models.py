@@ -62,9 +62,7 @@ def datasets(sqlite_store):
 @pytest.fixture(scope="module")
 def pipeline(sqlite_store):
     alpha, l1_ratio = PIPELINE_SETTINGS
-    return runner.run_script_in(
-        sqlite_store, PIPELINE, "--alpha", str(alpha), "--l1-ratio", str(l1_ratio), "--rows", "3"
-    )
+    return runner.run_script_in(sqlite_store, PIPELINE, "--alpha", str(alpha), "--l1-ratio", str(l1_ratio))
 
 
 def split_frames(frame, seed=42, test_size=0.25):
@@ -266,12 +264,12 @@ def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
     assert run.data.params["model__l1_ratio"] == str(l1_ratio)
     assert run.data.params["scaler__with_mean"] == "True"
 
-    # Autolog recorded the training features, then each later predict() input: the 3 rows and the test split.
+    # Autolog recorded the training features, then each later predict() input: the 5 rows and the test split.
     recorded = sorted(
         ([tag.value for tag in item.tags], json.loads(item.dataset.profile)["num_rows"])
         for item in run.inputs.dataset_inputs
     )
-    assert recorded == [(["eval"], 3), (["eval"], 400), (["train"], 1199)]
+    assert recorded == [(["eval"], 5), (["eval"], 400), (["train"], 1199)]
 
     # The same pipeline fitted here on the raw training rows.
     train_x, test_x, train_y, _ = reference.split()
@@ -309,6 +307,6 @@ def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
     # The script printed the same signature and the predictions of the first test rows.
     assert f"signature inputs (11 raw features): {', '.join(reference.FEATURES)}" in pipeline.stdout
     printed = re.findall(r"-> (\S+) / (\S+)$", pipeline.stdout, re.MULTILINE)
-    assert len(printed) == 3
-    for (mine, theirs), value in zip(printed, expected.predict(test_x.head(3)), strict=True):
+    assert len(printed) == 5
+    for (mine, theirs), value in zip(printed, expected.predict(test_x.head(5)), strict=True):
         assert mine == theirs == f"{value:.4f}"

@@ -24,25 +24,65 @@ of each outcome and Optuna's own trials table (``optuna_trials.csv``). The best
 params are then refitted on all training rows, scored on the test rows, logged
 as a model and registered, the version tagged with the trial it came from.
 
+``--seed`` seeds the sampler, the folds and the model; the train/test split
+is always the one of seed 42.
+
     python examples/19_tuning/optuna_search.py --n-trials 15
 """
+
+import argparse
+import os
+import sys
+from importlib.metadata import version
 
 import mlflow
 import mlflow.sklearn
 import numpy as np
 import optuna
+import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.linear_model import ElasticNet
-from sklearn.model_selection import KFold
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import KFold, train_test_split
 
-from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import at_least_two, positive_int, registered_model_name
-from winelab.tracking import pip_requirements, tag_chapter
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 ALPHA_RANGE = (1e-4, 100.0)  # searched on a log scale
 L1_RATIO_RANGE = (0.0, 1.0)
 PRUNER_STARTUP_TRIALS = 5  # no pruning until this many trials have completed
 PRUNER_WARMUP_FOLDS = 1  # and never on the first fold (step 0)
+
+
+def positive_int(text):
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return int(text)
+
+
+def at_least_two(text):
+    if int(text) < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2, got {text}")
+    return int(text)
+
+
+def model_name(text):
+    if not text.strip() or any(char in text for char in "/:'\""):
+        raise argparse.ArgumentTypeError(f"a registered model name has no / : or quotes, got {text!r}")
+    return text
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--experiment-name", default="optuna_tuning", help="(default: %(default)s)")
+    parser.add_argument("--n-trials", type=positive_int, default=15, help="Optuna trials (default: 15)")
+    parser.add_argument("--folds", type=at_least_two, default=5, help="cross-validation folds per trial (default: 5)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the sampler, folds and model (default: 42)")
+    parser.add_argument("--model-name", type=model_name, default="wine_quality_optuna", help="registered model")
+    return parser.parse_args()
 
 
 class DegenerateModel(Exception):
@@ -69,7 +109,7 @@ def objective(trial: optuna.Trial, train_x, train_y, args) -> float:
                 if not np.any(model.coef_):
                     raise DegenerateModel(f"every coefficient is zero on fold {fold} (alpha too strong)")
                 predicted = model.predict(train_x.iloc[score_rows])
-                fold_rmses.append(regression_metrics(train_y.iloc[score_rows], predicted)["rmse"])
+                fold_rmses.append(root_mean_squared_error(train_y.iloc[score_rows], predicted))
                 cv_rmse = float(np.mean(fold_rmses))
                 mlflow.log_metrics({"fold_rmse": fold_rmses[-1], "cv_rmse": cv_rmse}, step=fold)
                 trial.report(cv_rmse, step=fold)
@@ -89,24 +129,16 @@ def objective(trial: optuna.Trial, train_x, train_y, args) -> float:
     return cv_rmse
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="optuna_tuning", model=False)
-    parser.add_argument(
-        "--n-trials", type=positive_int, default=15, help="number of Optuna trials (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--folds", type=at_least_two, default=5, help="cross-validation folds per trial, >= 2 (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--model-name",
-        type=registered_model_name,
-        default="wine_quality_optuna",
-        help="registered model name for the best model (default: %(default)s)",
-    )
-    args = parser.parse_args()
+def main():
+    args = parse_args()
 
     # Data first: the test rows are kept out of the search
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    train, test = train_test_split(wine, test_size=0.25, random_state=42)
+    train_x, train_y = train.drop(columns="quality"), train["quality"]
+    test_x, test_y = test.drop(columns="quality"), test["quality"]
 
     # The study: a seeded TPE sampler (repeatable proposals) and a median pruner
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial ourselves
@@ -116,7 +148,6 @@ def main() -> None:
 
     # The parent run holds the study; each trial opens its child run inside it
     experiment = mlflow.set_experiment(args.experiment_name)
-    tag_chapter(experiment, __file__)
     with mlflow.start_run(
         run_name="optuna-study",
         tags={"tuner": "optuna", "optuna.version": optuna.__version__, "optuna.study_name": study.study_name},
@@ -150,7 +181,7 @@ def main() -> None:
         )
         mlflow.log_text(study.trials_dataframe().to_csv(index=False), "optuna_trials.csv")
         if counts[optuna.trial.TrialState.COMPLETE] == 0:
-            raise UserError(f"none of the {args.n_trials} trials completed; try more --n-trials")
+            raise ValueError(f"none of the {args.n_trials} trials completed; try more --n-trials")
         best = study.best_trial
         best_run_id = best.user_attrs["mlflow_run_id"]
         mlflow.log_params({"best_alpha": best.params["alpha"], "best_l1_ratio": best.params["l1_ratio"]})
@@ -159,7 +190,15 @@ def main() -> None:
 
         # Refit the best params on all training rows, score on the test rows, log and register
         model = ElasticNet(random_state=args.seed, **best.params).fit(train_x, train_y)
-        mlflow.log_metrics(regression_metrics(test_y, model.predict(test_x)))
+        predicted = model.predict(test_x)
+        mlflow.log_metrics(
+            {
+                "rmse": root_mean_squared_error(test_y, predicted),
+                "mae": mean_absolute_error(test_y, predicted),
+                "r2": r2_score(test_y, predicted),
+            }
+        )
+        # MLflow 2.x: log_model(sk_model, artifact_path="wine_model"); 3.x names the model instead
         model_info = mlflow.sklearn.log_model(
             sk_model=model,
             name="wine_model",
@@ -167,13 +206,14 @@ def main() -> None:
             tags={"optuna.trial_number": str(best.number), "best_run_id": best_run_id},
             signature=infer_signature(train_x, model.predict(train_x)),
             input_example=train_x.head(2),
-            pip_requirements=pip_requirements(),
+            # Pinned requirements: MLflow need not infer them (a ~3 s subprocess)
+            pip_requirements=[f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops")],
         )
-        version = mlflow.register_model(
+        registered = mlflow.register_model(
             model_info.model_uri,
             args.model_name,
             tags={"optuna.trial_number": str(best.number), "best_run_id": best_run_id},
-        ).version
+        )
 
     print(f"parent run {parent.info.run_id} in experiment {experiment.name!r}: {len(study.trials)} trials")
     for trial in study.trials:
@@ -192,8 +232,13 @@ def main() -> None:
         f"best: trial {best.number} (run {best_run_id}) alpha={best.params['alpha']:.4g} "
         f"l1_ratio={best.params['l1_ratio']:.3f} cv_rmse={best.value:.5f}"
     )
-    print(f"registered {args.model_name!r} version {version} from {model_info.model_uri}")
+    print(f"registered {args.model_name!r} version {registered.version} from {model_info.model_uri}")
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: `with mlflow.start_run()` has already marked the runs FAILED
+        sys.exit("interrupted")
+    except (OSError, ValueError, MlflowException) as exc:  # no data file, no trial completed, no server
+        sys.exit(f"error: {exc}")

@@ -9,79 +9,102 @@ interval, 10 s, suits hours of training; a fit of a few seconds would get no
 sample at all, so ``mlflow.set_system_metrics_sampling_interval`` shortens it.
 (One run only: ``mlflow.start_run(log_system_metrics=True)``.)
 
-The work being watched: a regularisation path, the ElasticNet scored by k-fold
-cross-validation at ``--n-alphas`` alphas from 1e-4 to 10 (``cv_rmse``, step =
-alpha index); the best alpha is then refitted and scored on the test rows.
+The work being watched: a regularisation path, the ElasticNet (l1_ratio 0.5)
+scored by 5-fold cross-validation at ``--n-alphas`` alphas from 1e-4 to 10
+(``cv_rmse``, step = alpha index); the best alpha is then refitted and scored
+on the test rows.
 Afterwards the script reads the system metrics back with
 ``MlflowClient.get_metric_history`` and prints what was sampled.
 
     python examples/19_tuning/system_metrics.py --sampling-interval 0.2
 """
 
-import importlib.util
+import argparse
+import os
+import sys
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import ElasticNet
-from sklearn.model_selection import KFold
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import KFold, train_test_split
 
-from winelab import UserError, example_parser, load_wine, regression_metrics, run_example, split
-from winelab.cli import at_least_two, fraction, interval_seconds, positive_int
-from winelab.tracking import tag_chapter
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="system_metrics", model=False)
-    parser.add_argument(
-        "--l1-ratio", type=fraction, default=0.5, help="ElasticNet l1_ratio along the path (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--n-alphas", type=positive_int, default=40, help="alphas on the path, 1e-4 to 10 (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--folds", type=at_least_two, default=5, help="cross-validation folds per alpha, >= 2 (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--sampling-interval",
-        type=interval_seconds,
-        default=0.2,
-        help="seconds between two samples of the machine (default: %(default)s; MLflow's own default is 10)",
-    )
-    args = parser.parse_args()
-    if importlib.util.find_spec("psutil") is None:  # start_run would fail only after creating the run
-        raise UserError("system metrics need psutil: pip install psutil")
+def positive_int(text):
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return int(text)
 
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
+
+def seconds(text):
+    if not 0.01 <= float(text) <= 3600:
+        raise argparse.ArgumentTypeError(f"must be 0.01 to 3600 seconds, got {text}")
+    return float(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--experiment-name", default="system_metrics", help="(default: %(default)s)")
+    parser.add_argument("--n-alphas", type=positive_int, default=40, help="alphas from 1e-4 to 10 (default: 40)")
+    parser.add_argument(
+        "--sampling-interval", type=seconds, default=0.2, help="seconds between samples (default: 0.2; MLflow's: 10)"
+    )
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    train, test = train_test_split(wine, test_size=0.25, random_state=42)
+    train_x, train_y = train.drop(columns="quality"), train["quality"]
+    test_x, test_y = test.drop(columns="quality"), test["quality"]
     alphas = np.logspace(-4, 1, args.n_alphas)
 
-    # Switch system metrics on for every run from now on, sampled every --sampling-interval seconds
+    # Switch system metrics on for every run from now on (it needs psutil), sampled every --sampling-interval s
     mlflow.enable_system_metrics_logging()
     mlflow.set_system_metrics_sampling_interval(args.sampling_interval)
     mlflow.set_system_metrics_samples_before_logging(1)  # log each sample (default: 1; more = averaged)
 
     # The run: the monitor thread starts with it and stops when it ends
     experiment = mlflow.set_experiment(args.experiment_name)
-    tag_chapter(experiment, __file__)
     with mlflow.start_run(run_name="regularisation-path") as run:
-        mlflow.log_params({"l1_ratio": args.l1_ratio, "n_alphas": args.n_alphas, "folds": args.folds})
-        folds = list(KFold(n_splits=args.folds, shuffle=True, random_state=args.seed).split(train_x))
+        mlflow.log_params({"l1_ratio": 0.5, "n_alphas": args.n_alphas, "folds": 5})
+        folds = list(KFold(n_splits=5, shuffle=True, random_state=42).split(train_x))
         cv_rmses = []
         for step, alpha in enumerate(alphas):
             fold_rmses = []
             for fit_rows, score_rows in folds:
-                model = ElasticNet(alpha=alpha, l1_ratio=args.l1_ratio, random_state=args.seed)
+                model = ElasticNet(alpha=alpha, l1_ratio=0.5, random_state=42)
                 model.fit(train_x.iloc[fit_rows], train_y.iloc[fit_rows])
                 predicted = model.predict(train_x.iloc[score_rows])
-                fold_rmses.append(regression_metrics(train_y.iloc[score_rows], predicted)["rmse"])
+                fold_rmses.append(root_mean_squared_error(train_y.iloc[score_rows], predicted))
             cv_rmses.append(float(np.mean(fold_rmses)))
             mlflow.log_metrics({"alpha": float(alpha), "cv_rmse": cv_rmses[-1]}, step=step)
 
         best = int(np.argmin(cv_rmses))
         best_alpha = float(alphas[best])
-        model = ElasticNet(alpha=best_alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
+        model = ElasticNet(alpha=best_alpha, l1_ratio=0.5, random_state=42).fit(train_x, train_y)
+        predicted = model.predict(test_x)
         mlflow.log_param("best_alpha", best_alpha)
-        mlflow.log_metrics({"best_cv_rmse": cv_rmses[best], **regression_metrics(test_y, model.predict(test_x))})
+        mlflow.log_metrics(
+            {
+                "best_cv_rmse": cv_rmses[best],
+                "rmse": root_mean_squared_error(test_y, predicted),
+                "mae": mean_absolute_error(test_y, predicted),
+                "r2": r2_score(test_y, predicted),
+            }
+        )
 
     # Read the samples back: one history per system/ metric, one entry per sample
     client = MlflowClient()
@@ -97,4 +120,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: `with mlflow.start_run()` has already marked the run FAILED
+        sys.exit("interrupted")
+    except (OSError, ValueError, MlflowException) as exc:  # no data file, not the wine CSV, no server
+        sys.exit(f"error: {exc}")

@@ -22,6 +22,7 @@ files still in ``<folder>/mlruns``, so keep that folder. It never uses
     python examples/20_migration/migrate_store.py --folder guide_era_project
 """
 
+import argparse
 import os
 import shlex
 import shutil
@@ -35,12 +36,33 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from winelab import UserError, run_example
-from winelab.cli import server_parser
-
-FIXTURE = Path(__file__).with_name("guide_era") / "mlruns-2.10.2.tar.gz"
-MLFLOW = Path(sys.executable).with_name("mlflow")  # the venv's `mlflow` executable
+# The committed store, found next to this script (so a copied chapter folder still has it)
+TARBALL = Path(__file__).resolve().parent / "guide_era" / "mlruns-2.10.2.tar.gz"
 OURS = {"mlruns", "mlflow.db", "mlflow.db-wal", "mlflow.db-shm", "mlflow.db-journal"}  # what --replace may remove
+RUN_FIELDS = (
+    "experiment_id",
+    "run_name",
+    "status",
+    "lifecycle_stage",
+    "start_time",
+    "end_time",
+    "user_id",
+    "artifact_uri",
+)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=Path("guide_era_project"),
+        help="the old project folder to create (default: %(default)s)",
+    )
+    parser.add_argument("--replace", action="store_true", help="remove this script's earlier output in --folder first")
+    return parser.parse_args()
 
 
 def unpack_guide_era_store(folder: Path, replace: bool) -> Path:
@@ -48,14 +70,14 @@ def unpack_guide_era_store(folder: Path, replace: bool) -> Path:
     if folder.exists() and any(folder.iterdir()):
         leftovers = {path.name for path in folder.iterdir()}
         if not replace:
-            raise UserError(f"{folder} is not empty: remove it, pass --replace, or choose another --folder")
+            raise FileExistsError(f"{folder} is not empty: remove it, pass --replace, or choose another --folder")
         if not leftovers <= OURS:
-            raise UserError(
+            raise FileExistsError(
                 f"--replace removes only this script's output, but {folder} holds {sorted(leftovers - OURS)}"
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(FIXTURE) as archive:
+    with tarfile.open(TARBALL) as archive:
         archive.extractall(folder, filter="data")  # a tarball keeps the empty folders the file store needs
     return folder / "mlruns"
 
@@ -76,45 +98,27 @@ def relocate(mlruns: Path) -> tuple[str, int]:
     return old, changed
 
 
-def snapshot(client: MlflowClient) -> dict:
-    """Everything the lesson compares, as plain data: {experiment name: {info, tags, runs: {run id: ...}}}."""
-    store = {}
-    for experiment in client.search_experiments(view_type=ViewType.ALL):
-        runs = client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL, max_results=1000)
-        store[experiment.name] = {
-            "experiment_id": experiment.experiment_id,
-            "lifecycle_stage": experiment.lifecycle_stage,
-            "artifact_location": experiment.artifact_location,
-            "tags": experiment.tags,
-            "runs": {run.info.run_id: describe_run(client, run) for run in runs},
+def snapshot(client: MlflowClient) -> tuple[dict, dict]:
+    """Everything the lesson compares, as plain data: ({experiment name: ...}, {run id: ...})."""
+    found = client.search_experiments(view_type=ViewType.ALL)
+    experiments = {e.name: (e.experiment_id, e.lifecycle_stage, e.artifact_location, e.tags) for e in found}
+    runs = {}
+    for run in client.search_runs([e.experiment_id for e in found], run_view_type=ViewType.ALL, max_results=1000):
+        run_id, artifact_uri = run.info.run_id, run.info.artifact_uri
+        runs[run_id] = {
+            "info": {field: getattr(run.info, field) for field in RUN_FIELDS},
+            "params": run.data.params,
+            "tags": run.data.tags,
+            # Every logged value, not just the latest one run.data.metrics holds
+            "metrics": {
+                key: sorted((m.step, m.value, m.timestamp) for m in client.get_metric_history(run_id, key))
+                for key in run.data.metrics
+            },
+            "artifacts": {
+                path: mlflow.artifacts.load_text(f"{artifact_uri}/{path}") for path in artifact_files(client, run_id)
+            },
         }
-    return store
-
-
-def describe_run(client: MlflowClient, run) -> dict:
-    info = run.info
-    return {
-        "info": {
-            "run_name": info.run_name,
-            "status": info.status,
-            "lifecycle_stage": info.lifecycle_stage,
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-            "user_id": info.user_id,
-            "artifact_uri": info.artifact_uri,
-        },
-        "params": run.data.params,
-        "tags": run.data.tags,
-        # Every logged value, not just the latest one run.data.metrics holds.
-        "metrics": {
-            key: [(point.step, point.value, point.timestamp) for point in client.get_metric_history(info.run_id, key)]
-            for key in run.data.metrics
-        },
-        "artifacts": {
-            path: mlflow.artifacts.load_text(f"{info.artifact_uri}/{path}")
-            for path in artifact_files(client, info.run_id)
-        },
-    }
+    return experiments, runs
 
 
 def artifact_files(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
@@ -124,54 +128,36 @@ def artifact_files(client: MlflowClient, run_id: str, path: str | None = None) -
     return files
 
 
-def show(store: dict) -> None:
-    for name, experiment in store.items():
-        print(f"  experiment {name!r} (id {experiment['experiment_id']}), tags {experiment['tags']}")
-        for run_id, run in experiment["runs"].items():
-            info = run["info"]
-            metrics = ", ".join(f"{key}: {len(points)} step(s)" for key, points in run["metrics"].items())
-            print(f"    run {info['run_name']!r} {run_id[:8]} {info['status']} ({info['lifecycle_stage']})")
-            print(
-                f"      params {run['params']}; metrics {metrics or '-'}; artifacts {sorted(run['artifacts']) or '-'}"
-            )
+def show(experiments: dict, runs: dict) -> None:
+    for name, (experiment_id, _, _, tags) in experiments.items():
+        print(f"  experiment {name!r} (id {experiment_id}), tags {tags}")
+    for run_id, run in runs.items():
+        info = run["info"]
+        metrics = ", ".join(f"{key}: {len(points)} step(s)" for key, points in run["metrics"].items())
+        print(f"    run {info['run_name']!r} {run_id[:8]} {info['status']} ({info['lifecycle_stage']})")
+        print(f"      params {run['params']}; metrics {metrics or '-'}; artifacts {sorted(run['artifacts']) or '-'}")
 
 
-def compare(before: dict, after: dict) -> list[str]:
+def differences(before: tuple[dict, dict], after: tuple[dict, dict]) -> list[str]:
     """The kinds of records that differ between the two snapshots (empty: the migration kept everything)."""
-    differ = []
-    if before.keys() != after.keys() or any(
-        {k: v for k, v in before[name].items() if k != "runs"} != {k: v for k, v in after[name].items() if k != "runs"}
-        for name in before
-    ):
-        differ.append("experiments")
-    runs_before = {run_id: run for experiment in before.values() for run_id, run in experiment["runs"].items()}
-    runs_after = {run_id: run for experiment in after.values() for run_id, run in experiment["runs"].items()}
+    (experiments_before, runs_before), (experiments_after, runs_after) = before, after
     if runs_before.keys() != runs_after.keys():
-        return [*differ, "runs"]
+        return ["runs"]
+    differ = ["experiments"] if experiments_before != experiments_after else []
     for part in ("info", "params", "metrics", "tags", "artifacts"):
         if any(runs_before[run_id][part] != runs_after[run_id][part] for run_id in runs_before):
             differ.append(part)
     return differ
 
 
-def main() -> None:
-    parser = server_parser(__doc__)  # no model options: this script trains nothing
-    parser.add_argument(
-        "--folder",
-        type=Path,
-        default=Path("guide_era_project"),
-        help="the old project folder to create: ./mlruns and, migrated, ./mlflow.db (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--replace", action="store_true", help="remove this script's earlier output in --folder first (default: off)"
-    )
-    args = parser.parse_args()
+def main():
+    args = parse_args()
     folder = args.folder.resolve()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a few tiny files: no progress bars
 
     # The guide's world: a ./mlruns folder written by MLflow 2.10.2
     mlruns = unpack_guide_era_store(folder, args.replace)
-    print(f"unpacked {FIXTURE.name} into {mlruns}")
+    print(f"unpacked {TARBALL.name} into {mlruns}")
 
     # The file store wrote absolute paths; this copy moved, so point them here (as you would after `mv`)
     old, changed = relocate(mlruns)
@@ -190,30 +176,29 @@ def main() -> None:
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     print("\n>>> os.environ['MLFLOW_ALLOW_FILE_STORE'] = 'true'  # what the file store holds:")
     before = snapshot(MlflowClient(tracking_uri=mlruns.as_uri()))
-    show(before)
+    show(*before)
     del os.environ["MLFLOW_ALLOW_FILE_STORE"]  # neither the migration nor SQLite needs it
 
     # Migrate: run in the project folder, the command reads ./mlruns and writes ./mlflow.db
     command = ["migrate-filestore", "--source", ".", "--target", "sqlite:///mlflow.db"]
     print(f"\n$ cd {shlex.quote(str(folder))} && mlflow {shlex.join(command)}", flush=True)
-    done = subprocess.run([str(MLFLOW), *command], cwd=folder, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    # `python -m mlflow` is the `mlflow` command of this script's Python
+    done = subprocess.run([sys.executable, "-m", "mlflow", *command], cwd=folder, capture_output=True, text=True)
     print(done.stdout.rstrip())
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"`mlflow migrate-filestore` failed (exit {done.returncode}): {last}")
+        sys.exit(f"error: `mlflow migrate-filestore` failed (exit {done.returncode}): {last}")
 
     # Read everything back from SQLite and compare
     target = f"sqlite:///{folder / 'mlflow.db'}"
     print(f"\n>>> MlflowClient(tracking_uri={target!r})  # what the SQLite store holds:")
     after = snapshot(MlflowClient(tracking_uri=target))
-    show(after)
-    differ = compare(before, after)
+    show(*after)
+    differ = differences(before, after)
     if differ:
-        raise UserError(f"the migrated store differs from the file store in: {', '.join(differ)}")
-    runs = sum(len(experiment["runs"]) for experiment in after.values())
-    print(
-        f"\nsame experiments, runs, params, metric histories, tags and artifacts: {len(after)} experiments, {runs} runs"
-    )
+        sys.exit(f"error: the migrated store differs from the file store in: {', '.join(differ)}")
+    summary = f"{len(after[0])} experiments, {len(after[1])} runs"
+    print(f"\nsame experiments, runs, params, metric histories, tags and artifacts: {summary}")
 
     # Where things are now, and how to look at them
     print(f"\nmetadata: {folder / 'mlflow.db'}; artifacts: still in {mlruns} (keep it)")
@@ -222,4 +207,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except (OSError, MlflowException) as exc:  # --folder not empty or not writable; a store MLflow cannot read
+        sys.exit(f"error: {exc}")

@@ -20,18 +20,27 @@ two differ. It creates nothing: a store that does not exist yet is said to be so
     python examples/20_migration/where_are_my_runs.py --folder .
 """
 
+import argparse
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from winelab import UserError, run_example
-from winelab.cli import server_parser
-
 SHOWN_EXPERIMENTS = 8  # per store
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--folder", type=Path, default=Path("."), help="where you run scripts and `mlflow ui` (default: .)"
+    )
+    return parser.parse_args()
 
 
 def holds_experiments(mlruns: Path) -> bool:
@@ -95,7 +104,7 @@ def contents(uri: str) -> list[str]:
         counts = {experiment.name: count_runs(client, experiment.experiment_id) for experiment in experiments}
     except MlflowException as exc:
         if path is None:
-            raise  # a server's problem: run_example says it in one line
+            raise  # a server's problem: stop with its message
         return [f"cannot be opened: {exc.message.splitlines()[0]}"]
     finally:
         if is_file_store(uri):
@@ -142,15 +151,11 @@ def stores_in(folder: Path) -> list[str]:
     return found
 
 
-def main() -> None:
-    parser = server_parser(__doc__)  # no model options: this script trains nothing
-    parser.add_argument(
-        "--folder", type=Path, default=Path("."), help="the folder you run scripts and `mlflow ui` in (default: .)"
-    )
-    args = parser.parse_args()
+def main():
+    args = parse_args()
     folder = args.folder.resolve()
     if not folder.is_dir():
-        raise UserError(f"--folder {args.folder}: no such folder")
+        raise NotADirectoryError(f"--folder {args.folder}: no such folder")
     print(f"folder: {folder}")
 
     # Where a script started in this folder logs (the Python API's rules)
@@ -193,4 +198,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except (OSError, MlflowException) as exc:  # no such --folder; the tracking server is down
+        sys.exit(f"error: {exc}")
