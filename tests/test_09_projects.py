@@ -7,20 +7,21 @@ here only through MLflow Projects, as MLflow launches them.
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from harness import EXAMPLES, assert_chapter_tags, assert_rejected, clean_env, expected_metrics
+import reference
+from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics, run_python
 
-from winelab.servers import BIN, MLFLOW
-
-RUN_CLI = "09_projects/run_cli.py"
 RUN_PROJECT = "09_projects/run_project.py"
 WORKFLOW = "09_projects/workflow.py"
 PROJECT = EXAMPLES / "09_projects" / "wine_project"
 ENTRY_POINTS = {"main": "09_projects/wine_project/train.py", "register": "09_projects/wine_project/register.py"}
 UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
+DATA = str(reference.csv_path())  # what the suite gives the scripts as $WINE_QUALITY_CSV
 
 
 def project_files() -> set[Path]:
@@ -60,16 +61,6 @@ def test_entry_points_are_declared_in_mlproject():
         assert "set_experiment" not in (EXAMPLES / script).read_text()  # `--experiment-name` must decide
 
 
-def load_project_module(name: str):
-    """Import one of the project's files the way `python train.py` in the project folder would."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"wine_project_{name}", PROJECT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_entry_points_import_only_packages_listed_in_python_env():
     """So the environment `mlflow run` builds from python_env.yaml can run them on any machine."""
     import ast
@@ -98,83 +89,52 @@ def test_entry_points_import_only_packages_listed_in_python_env():
                 assert dists & listed, f"{path.name} imports {top} ({dists or 'not installed'}), not in python_env.yaml"
 
 
-def test_project_reads_the_course_data_by_default():
+def test_project_data_defaults_to_uci_and_entry_points_take_it_as_data(tmp_path):
+    """The MLproject documents UCI's URL as `data`'s default and hands it to each entry point as --data."""
     import yaml
 
-    from winelab import data
-
-    wine = load_project_module("wine")
-    assert (wine.UCI_URL, wine.SHA256) == (data.URL, data.SHA256) == (UCI_URL, data.SHA256)
     spec = yaml.safe_load((PROJECT / "MLproject").read_text())
     for entry_point in spec["entry_points"].values():
         assert entry_point["parameters"]["data"]["default"] == UCI_URL
         assert "--data {data}" in entry_point["command"]
+    # Run by hand, an entry point's --data defaults like every script's: $WINE_QUALITY_CSV, else UCI's URL.
+    for script in ENTRY_POINTS.values():
+        unset = run_python([str(EXAMPLES / script), "--help"], cwd=tmp_path, env=clean_env(WINE_QUALITY_CSV=None))
+        assert unset.returncode == 0 and f"wineCSV:{UCI_URL}" in "".join(unset.stdout.split())  # help wraps it
+        given = run_python([str(EXAMPLES / script), "--help"], cwd=tmp_path, env=clean_env())
+        assert f"wineCSV:{DATA}" in "".join(given.stdout.split())
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_project_download_is_sha256_checked_and_cached(tmp_path, monkeypatch):
-    import functools
-    import http.server
-    import threading
+def test_cli_and_api_record_the_same_project_run(store, run_script):
+    """`mlflow run` and `mlflow.projects.run`: one run each, same params, tags and metrics.
 
-    from winelab import data
-
-    good = data.fetch().read_bytes()
-    www = tmp_path / "www"
-    www.mkdir()
-    (www / "good.csv").write_bytes(good)
-    (www / "bad.csv").write_bytes(good.replace(b"7.4", b"7.5", 1))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    wine = load_project_module("wine")
-    try:
-        monkeypatch.setenv("WINELAB_DATA_DIR", str(tmp_path / "bad-cache"))
-        with pytest.raises(SystemExit, match=r"error: wine data not available from .*bad.csv: .*(hash|SHA256)"):
-            wine.load_wine(f"{base}/bad.csv")
-        assert not list((tmp_path / "bad-cache").glob("*.csv"))  # the bad download is not kept
-
-        monkeypatch.setenv("WINELAB_DATA_DIR", str(tmp_path / "cache"))
-        frame = wine.load_wine(f"{base}/good.csv")
-        assert (tmp_path / "cache" / data.FILENAME).read_bytes() == good
-    finally:
-        server.shutdown()
-        server.server_close()
-    # The server is gone: the checked copy in the cache is used, and it is the course's data.
-    again = wine.load_wine(f"{base}/good.csv")
-    assert again.equals(frame) and frame.equals(data.load_wine())
-    assert wine.load_wine(str(tmp_path / "cache" / data.FILENAME)).equals(frame)  # a file path, read as is
-    with pytest.raises(SystemExit, match="no such data file"):
-        wine.load_wine(str(tmp_path / "missing.csv"))
-
-
-def test_mlflow_run_command_records_params_tags_and_metrics(store, run_script):
+    --data is given relative to the working folder: the script hands the entry point (which runs
+    in the project folder) its absolute path.
+    """
+    (store.workdir / "data").mkdir()
+    shutil.copyfile(DATA, store.workdir / "data" / "winequality-red.csv")
     before = project_files()
-    result = run_script(RUN_CLI, "--alpha", "0.4", "--l1-ratio", "0.2")
+    result = run_script(
+        RUN_PROJECT, "--alpha", "0.4", "--l1-ratio", "0.2", "--data", "data/winequality-red.csv",
+        "--experiment-name", "two_ways",
+    )  # fmt: skip
 
-    assert re.search(r"^\$ \S*mlflow run \S*wine_project -P alpha=0.4 .*--env-manager local$", result.stdout, re.M)
-    [run] = store.all_runs()  # the entry point joined the run MLflow opened: no second run
-    experiment = store.client.get_experiment(run.info.experiment_id)
-    assert experiment.name == "wine_project"
-    assert_chapter_tags(experiment)  # run_cli.py tagged what `mlflow run` created
-    assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "test_size": "0.25", "seed": "42", "data": UCI_URL}
-    assert_project_run(run, "main")
-    assert_metrics(run, 0.4, 0.2)
-    [model] = store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
-    assert model.source_run_id == run.info.run_id
+    assert re.search(r"^\$ mlflow run \S*wine_project -P alpha=0.4 -P l1_ratio=0.2 .*--env-manager local$",
+                     result.stdout, re.M)  # fmt: skip
+    runs = store.runs("two_ways")
+    assert len(runs) == 2 and len(store.all_runs()) == 2  # each entry point joined the run MLflow opened
+    absolute = str(store.workdir / "data" / "winequality-red.csv")
+    for run in runs:
+        assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2", "data": absolute}
+        assert_project_run(run, "main")
+        assert_metrics(run, 0.4, 0.2)
+        assert f": run {run.info.run_id}, FINISHED, in experiment 'two_ways'" in result.stdout
+    models = store.client.search_logged_models(experiment_ids=[runs[0].info.experiment_id])
+    assert sorted(model.source_run_id for model in models) == sorted(run.info.run_id for run in runs)
+    for model in models:
+        assert f"model: models:/{model.model_id}" in result.stdout
     assert project_files() == before  # nothing written into the project folder (the run's cwd)
-
-
-def test_projects_run_api_uses_the_named_experiment(store, run_script):
-    result = run_script(RUN_PROJECT, "--alpha", "0.1", "--l1-ratio", "0.5", "--experiment-name", "api_runs")
-
-    [run] = store.runs("api_runs")
-    assert f"run {run.info.run_id}: FINISHED" in result.stdout
-    assert run.data.params == {"alpha": "0.1", "l1_ratio": "0.5", "test_size": "0.25", "seed": "42", "data": UCI_URL}
-    assert_project_run(run, "main")
-    assert_metrics(run, 0.1, 0.5)
-    assert len(store.all_runs()) == 1
 
 
 def test_workflow_chains_train_and_register(store, run_script):
@@ -189,6 +149,7 @@ def test_workflow_chains_train_and_register(store, run_script):
     for child, entry_point in [(train, "main"), (register, "register")]:
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert_project_run(child, entry_point)
+        assert child.data.params["data"] == DATA
     assert_metrics(train, 0.1, 0.5)
 
     # Step 2 got step 1's run id, checked the model on the same split, registered it.
@@ -205,8 +166,9 @@ def test_register_gate_fails_the_step_and_registers_nothing(store, run_script):
     result = run_script(WORKFLOW, "--alpha", "0.1", "--l1-ratio", "0.5", "--max-rmse", "0.1", ok=False)
 
     assert result.returncode == 1
-    assert any("model not registered" in line for line in result.error_lines)
-    assert result.error_lines[-1].startswith("error: MLflow") and "failed" in result.error_lines[-1]
+    assert any(re.fullmatch(r"error: rmse 0\.\d+ > max_rmse 0\.1: model not registered", line)
+               for line in result.error_lines)  # fmt: skip
+    assert re.fullmatch(r"error: Run \(ID '\w+'\) failed", result.error_lines[-1])
     statuses = {run.data.tags.get("mlflow.project.entryPoint", "parent"): run.info.status for run in store.all_runs()}
     assert statuses == {"parent": "FAILED", "main": "FINISHED", "register": "FAILED"}
     [register] = [run for run in store.all_runs() if run.data.tags.get("mlflow.project.entryPoint") == "register"]
@@ -216,20 +178,22 @@ def test_register_gate_fails_the_step_and_registers_nothing(store, run_script):
 
 def test_wrong_parameter_type_fails_clearly_and_leaves_no_running_run(store):
     """MLflow does not check `type: float`; the entry point's parser does, and MLflow marks the run FAILED."""
-    import subprocess
-
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    # As with the venv active: `mlflow` is this interpreter's, and so is the entry point's `python`.
+    env = clean_env(
+        MLFLOW_TRACKING_URI=store.uri, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
     completed = subprocess.run(
-        [MLFLOW, "run", str(PROJECT), "-P", "alpha=abc", "--experiment-name", "bad", "--env-manager", "local"],
+        [sys.executable, "-m", "mlflow", "run", str(PROJECT), "-P", "alpha=abc", "-P", f"data={DATA}",
+         "--experiment-name", "bad", "--env-manager", "local"],
         cwd=store.workdir,
         env=env,
         capture_output=True,
         text=True,
         timeout=180,
         stdin=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     assert completed.returncode != 0
-    assert "train.py: error: argument --alpha: 'abc' is not a number" in completed.stderr
+    assert "train.py: error: argument --alpha: invalid float value: 'abc'" in completed.stderr
     assert re.search(r"Run \(ID '\w+'\) failed", completed.stderr)
     runs = store.all_runs()
     assert [run.info.status for run in runs] == ["FAILED"]  # created by MLflow, closed by MLflow
@@ -237,7 +201,18 @@ def test_wrong_parameter_type_fails_clearly_and_leaves_no_running_run(store):
     assert store.client.search_logged_models(experiment_ids=[runs[0].info.experiment_id]) == []
 
 
-@pytest.mark.parametrize("script", [RUN_CLI, RUN_PROJECT, WORKFLOW])
-def test_invalid_option_fails_before_any_run(store, run_script, script):
-    result = run_script(script, "--alpha", "abc", ok=False)
-    assert_rejected(result, store, "--alpha")
+@pytest.mark.parametrize(
+    "script, option, value",
+    [
+        (RUN_PROJECT, "--alpha", "abc"),
+        (RUN_PROJECT, "--alpha", "-1"),
+        (RUN_PROJECT, "--l1-ratio", "1.5"),
+        (WORKFLOW, "--alpha", "nan"),
+        (WORKFLOW, "--max-rmse", "-1"),
+    ],
+)
+def test_invalid_option_fails_before_any_run(store, run_script, script, option, value):
+    """Checked at parse time: MLflow would open the project's run before train.py could refuse it."""
+    result = run_script(script, option, value, ok=False)
+    assert_rejected(result, store, option)
+    assert [experiment.name for experiment in store.experiments()] == ["Default"]

@@ -130,8 +130,7 @@ PLAN: list[Step] = [
     Step("08_registry/promote_challenger.py", ("--alpha", "0.1", "--l1-ratio", "0.9")),  # better: new champion
     Step("08_registry/promote_challenger.py", ("--alpha", "0.5", "--l1-ratio", "0.1")),  # worse: challenger
     Step("08_registry/use_champion.py", ("--rows", "5")),
-    Step("09_projects/run_cli.py", ("--alpha", "0.4", "--l1-ratio", "0.2")),
-    Step("09_projects/run_project.py", ("--alpha", "0.1", "--l1-ratio", "0.5")),
+    Step("09_projects/run_project.py", ("--alpha", "0.4", "--l1-ratio", "0.2")),  # `mlflow run`, then the API
     Step("09_projects/workflow.py", ("--alpha", "0.1", "--l1-ratio", "0.5")),
     Step("10_client/client_tour.py", ("--alphas", "0.05", "0.2", "0.5", "1.0")),
     Step("10_client/client_lifecycle.py"),
