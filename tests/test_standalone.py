@@ -40,6 +40,8 @@ LESSONS = [path for path in SCRIPTS if path.relative_to(EXAMPLES).as_posix() not
 SOURCES = sorted(EXAMPLES.rglob("*.py"))
 # Chapters whose demo steps only start services for scripts of other chapters (14 runs 01's).
 NO_LESSON_OF_ITS_OWN = {"14_remote_storage"}
+# Chapters whose runs land in a store that is gone when the step ends; their own tests read it live.
+THROWAWAY_STORE = {"15_auth": "auth_server.py keeps its server's store in a temporary folder it deletes on exit"}
 
 
 def relative(path: Path) -> str:
@@ -140,6 +142,22 @@ def lessons_run_by(step: Step) -> list[str]:
 CHAPTERS = sorted({step.chapter for step in PLAN} - NO_LESSON_OF_ITS_OWN)
 
 
+def recorded_runs(store) -> list:
+    """The runs in the chapter's store, and in the stores its scripts or servers made in the working folder.
+
+    Chapter 12's and 15's servers keep their own ``mlflow.db``, and chapter 20 migrates into one.
+    """
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    runs = list(store.all_runs())
+    for db in sorted(store.workdir.rglob("mlflow.db")):
+        client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+        ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+        runs += client.search_runs(ids, run_view_type=ViewType.ALL, max_results=1000) if ids else []
+    return runs
+
+
 def test_every_lesson_script_has_a_standalone_run():
     covered = {script for chapter in CHAPTERS for step in chapter_steps(chapter) for script in lessons_run_by(step)}
     assert {relative(path) for path in LESSONS} <= covered
@@ -168,7 +186,7 @@ def test_chapter_runs_copied_out_of_the_repository(chapter, standalone, tmp_path
             process = the_runner.start(argv, cwd=store.workdir, env=env, python=python, script=step.script)
             result = the_runner.finish(process, timeout=300)
         assert "No module named" not in result.stderr, result.stderr
-    runs = store.all_runs()
-    assert runs, f"{chapter}: the copied scripts recorded no run"
+    runs = recorded_runs(store)
+    assert runs or chapter in THROWAWAY_STORE, f"{chapter}: the copied scripts recorded no run"
     assert all(run.info.status in ("FINISHED", "KILLED", "FAILED") for run in runs), "no run left RUNNING"
     assert not list(copy.rglob("mlflow.db")), "nothing was written into the copied chapter folders"
