@@ -307,11 +307,3 @@ def run_script(request, runner):
         return run_script_in(request.getfixturevalue(chosen), relative, *args, **how)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def wine():
-    """The verified wine data (the tests never download: make/CI fill the cache first)."""
-    from winelab import load_wine
-
-    return load_wine()

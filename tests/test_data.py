@@ -1,4 +1,4 @@
-"""The wine data: download with sha256 check, cache, offline and corrupt-file errors, parsing."""
+"""The wine data: make data's download with sha256 check, cache, offline and corrupt-file errors; a URL as --data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from harness import clean_env, run_python
 
-from winelab import FEATURES, TARGET, data
+import reference
+
+from winelab import data
 from winelab.servers import free_port
 
 SHARED_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / data.FILENAME
@@ -90,16 +92,15 @@ def test_offline_without_cache_says_where_to_put_the_file(tmp_path):
     assert data.SHA256 in line
 
 
-def test_corrupt_cache_offline_is_never_used(tmp_path, good_bytes, store, run_script):
+def test_corrupt_cache_offline_is_never_used(tmp_path, good_bytes):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / data.FILENAME).write_bytes(good_bytes[:-100])
-    env = {"WINELAB_DATA_DIR": str(cache), "WINELAB_DATA_URL": dead_url()}
-    result = run_script("01_tracking/basic_regression_mlflow.py", env=env, ok=False, timeout=60)
+    result = winelab(["fetch"], cache, dead_url(), tmp_path)
     assert result.returncode == 1
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
-    assert "failed its sha256 check" in line
-    assert store.all_runs() == []
+    assert "failed its sha256 check" in line and str(cache / data.FILENAME) in line
+    assert result.stdout == "", "no path is printed for a copy that failed its check"
 
 
 def test_corrupt_cache_is_replaced_by_a_good_download(tmp_path, good_bytes):
@@ -126,22 +127,22 @@ def test_seed_refuses_a_bad_copy(tmp_path, good_bytes):
     assert (cache / data.FILENAME).read_bytes() == good_bytes
 
 
-def test_parsed_frame_has_the_features_and_no_index_column(wine):
-    assert len(wine) == 1599
-    assert list(wine.columns) == FEATURES + [TARGET]
-    assert not any(column.startswith("Unnamed") for column in wine.columns)
-    assert all(wine[column].dtype == "float64" for column in FEATURES)
-    assert wine[TARGET].dtype == "int64"
-    assert set(wine[TARGET]) <= set(range(3, 9))
+def test_a_script_reads_the_data_from_a_url(tmp_path, good_bytes, store, run_script):
+    """--data takes a URL as pandas does (UCI's is the default): here a loopback server's copy."""
+    with serve_bytes(tmp_path, good_bytes) as url:
+        result = run_script("01_tracking/basic_regression_mlflow.py", "--data", url, env={"WINE_QUALITY_CSV": None})
+    assert "rmse=" in result.stdout
+    [run] = store.runs("experiment_1")
+    assert run.data.metrics == pytest.approx(reference.expected_metrics(0.7, 0.7), rel=1e-9)
 
 
-def test_split_is_seeded_and_disjoint(wine):
-    first = data.split(wine, test_size=0.25, seed=7)
-    again = data.split(wine, test_size=0.25, seed=7)
-    other = data.split(wine, test_size=0.25, seed=8)
-    train_x, test_x, train_y, test_y = first
-    assert len(test_x) == 400 and len(train_x) == 1199
-    assert set(train_x.index).isdisjoint(test_x.index)
-    assert list(first[1].index) == list(again[1].index)
-    assert list(first[1].index) != list(other[1].index)
-    assert list(train_x.columns) == FEATURES
+def test_the_default_data_is_wine_quality_csv_else_ucis_url(tmp_path, store, run_script):
+    """The one documented choice: $WINE_QUALITY_CSV when set, else UCI's URL (--help shows which)."""
+
+    def data_default(env) -> str:
+        result = run_script("01_tracking/basic_regression.py", "--help", env=env, claim=False)
+        return "".join(result.stdout.split())  # argparse wraps long help lines
+
+    assert data.URL in data_default({"WINE_QUALITY_CSV": None})
+    elsewhere = tmp_path / "my-copy.csv"
+    assert f"wineCSV:{elsewhere}" in data_default({"WINE_QUALITY_CSV": str(elsewhere)})

@@ -80,12 +80,8 @@ PRELOAD = (
     "alembic.config",
     "netrc",  # requests reads ~/.netrc through it
     "git",  # GitPython: MLflow tags each run with the script's git commit
-    "pooch",
     "winelab",
     "winelab.cli",
-    "winelab.data",
-    "winelab.metrics",
-    "winelab.tracking",
     "winelab.servers",
 )
 

@@ -1,9 +1,13 @@
-"""The UCI red wine quality data: download, verify, cache, parse, split.
+"""The UCI red wine quality data: download, verify, cache (``make data``).
 
 The file is fetched once from UCI with pooch, which checks its sha256 and
 keeps it in a per-user cache. A cached file whose hash does not match is
 never used: pooch downloads it again, and if that is impossible we stop with
 a one-line message saying where a good copy must go.
+
+The scripts themselves never come here: they read the CSV with pandas from
+their ``--data`` option, whose default is ``$WINE_QUALITY_CSV`` (the demo, the
+benchmark and the tests point it at this cache's verified copy) or UCI's URL.
 
 Command line (used by ``make`` and CI): ``python -m winelab --help``.
 """
@@ -16,29 +20,11 @@ import shutil
 import sys
 from pathlib import Path
 
-import pandas as pd
-from sklearn.model_selection import train_test_split
-
 from winelab.errors import UserError
 
 URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
 SHA256 = "4a402cf041b025d4566d954c3b9ba8635a3a8a01e039005d97d6a710278cf05e"
 FILENAME = "winequality-red.csv"
-
-TARGET = "quality"
-FEATURES = [
-    "fixed acidity",
-    "volatile acidity",
-    "citric acid",
-    "residual sugar",
-    "chlorides",
-    "free sulfur dioxide",
-    "total sulfur dioxide",
-    "density",
-    "pH",
-    "sulphates",
-    "alcohol",
-]
 
 # Environment overrides: tests point these at temporary folders and a loopback server.
 DATA_DIR_ENV = "WINELAB_DATA_DIR"
@@ -108,21 +94,3 @@ def seed(source: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target
-
-
-def load_wine() -> pd.DataFrame:
-    """The 1,599 red wines: 11 physico-chemical features and the ``quality`` score.
-
-    The file is ``;``-separated and has no index column, so none sneaks in as a feature.
-    """
-    frame = pd.read_csv(fetch(), sep=";")
-    missing = set(FEATURES + [TARGET]) - set(frame.columns)
-    if missing:
-        raise UserError(f"wine data has unexpected columns, missing {sorted(missing)}")
-    return frame[FEATURES + [TARGET]]
-
-
-def split(frame: pd.DataFrame, test_size: float = 0.25, seed: int = 42):
-    """Train/test split with a fixed seed: ``train_x, test_x, train_y, test_y``."""
-    train, test = train_test_split(frame, test_size=test_size, random_state=seed)
-    return train[FEATURES], test[FEATURES], train[TARGET], test[TARGET]

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -396,6 +396,9 @@ def _remove_s3_sockets(stack: Stack) -> None:
 # --------------------------------------------------------------------------- the stack
 
 
+CommandBuilder = Callable[["Stack", int], list[str]]  # (stack, port) -> the `mlflow server` command
+
+
 def server_command(stack: Stack, port: int) -> list[str]:
     """The ``mlflow server`` command of the stack: PostgreSQL behind it, the bucket for artifacts."""
     command = ["mlflow", "server", "--host", HOST, "--port", str(port), "--workers", "1"]
@@ -407,8 +410,8 @@ def server_command(stack: Stack, port: int) -> list[str]:
     return command + ["--artifacts-destination", stack.artifact_root]
 
 
-def _start_server(stack: Stack, port: int, timeout: float) -> None:
-    command = server_command(stack, port)
+def _start_server(stack: Stack, port: int, timeout: float, command_for: CommandBuilder) -> None:
+    command = command_for(stack, port)
     env = {**stack.s3_env(), **NO_JOB_RUNNER}
     service = start("mlflow-server", command, workdir=Path(stack.state_dir), port=port, env=env)
     stack.server_port, stack.server_pid, stack.server_command = port, service.process.pid, command
@@ -417,10 +420,18 @@ def _start_server(stack: Stack, port: int, timeout: float) -> None:
 
 
 def start_stack(
-    state_dir: Path, settings: Settings, *, direct: bool = False, port: int | None = None, timeout: float = 180
+    state_dir: Path,
+    settings: Settings,
+    *,
+    direct: bool = False,
+    port: int | None = None,
+    timeout: float = 180,
+    command: CommandBuilder = server_command,
 ) -> Stack:
     """Start PostgreSQL, SeaweedFS and ``mlflow server`` (on ``port``, else a free one); leave them running.
 
+    ``command(stack, port)`` builds the ``mlflow server`` command line once PostgreSQL and the
+    bucket are up (chapter 14's ``stack.py`` passes its own, spelled out there).
     Stops everything on failure, also on Ctrl-C (``KeyboardInterrupt``) during the start.
     """
     state_dir = Path(state_dir).resolve()
@@ -433,7 +444,7 @@ def start_stack(
     try:
         _start_postgres(stack)
         _start_s3(stack)
-        _start_server(stack, port or free_port(), timeout)
+        _start_server(stack, port or free_port(), timeout, command)
     except BaseException:
         stop_stack(state_dir)
         raise
@@ -471,10 +482,16 @@ def stack_status(stack: Stack) -> dict[str, bool]:
 
 @contextlib.contextmanager
 def remote_stack(
-    state_dir: Path, settings: Settings, *, direct: bool = False, port: int | None = None, timeout: float = 180
+    state_dir: Path,
+    settings: Settings,
+    *,
+    direct: bool = False,
+    port: int | None = None,
+    timeout: float = 180,
+    command: CommandBuilder = server_command,
 ) -> Iterator[Stack]:
     """The whole stack until the ``with`` block ends; nothing keeps running afterwards."""
-    stack = start_stack(state_dir, settings, direct=direct, port=port, timeout=timeout)
+    stack = start_stack(state_dir, settings, direct=direct, port=port, timeout=timeout, command=command)
     try:
         yield stack
     finally:
