@@ -40,15 +40,6 @@ def script_path(relative: str) -> Path:
     return path
 
 
-def assert_chapter_tags(experiment) -> None:
-    """A script tags every experiment it creates with its chapter folder and guide section (for the UI)."""
-    from winelab.tracking import GUIDE_SECTIONS
-
-    chapter = experiment.tags.get("chapter")
-    assert chapter in GUIDE_SECTIONS, f"experiment {experiment.name!r} has no chapter tag: {experiment.tags}"
-    assert experiment.tags.get("guide_section") == GUIDE_SECTIONS[chapter], experiment.tags
-
-
 @dataclass
 class Store:
     """One tracking store and the working folder the scripts run in.

@@ -18,7 +18,7 @@ import pytest
 import requests
 import runner
 import servers_fixtures
-from harness import assert_chapter_tags, assert_rejected, clean_env, expected_metrics, script_path
+from harness import assert_rejected, clean_env, expected_metrics, script_path
 from servers_fixtures import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
 
 from winelab.errors import UserError
@@ -69,11 +69,10 @@ def iris_expectations(test_size: float = 0.2, seed: int = 42):
 
 
 def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run_script, monkeypatch):
-    result = run_script(QUICKSTART, "--experiment-name", "quickstart-test", "--registered-model-name", "qs-iris")
+    result = run_script(QUICKSTART, "--experiment-name", "quickstart-test", "--model-name", "qs-iris")
     test_x, expected_predictions, accuracy = iris_expectations()
 
-    [run] = store.runs("quickstart-test")  # and the experiment's chapter tags
-    assert store.experiment("quickstart-test").tags["chapter"] == "12_tracking_server"
+    [run] = store.runs("quickstart-test")
     assert run.data.params == {"solver": "lbfgs", "max_iter": "1000", "random_state": "8888"}
     assert run.data.metrics["accuracy"] == pytest.approx(accuracy, rel=1e-12)
     assert run.data.tags["Training Info"] == "Basic LR model for iris data"
@@ -207,8 +206,6 @@ def test_four_scenarios_land_where_they_say(store, run_script, monkeypatch, scen
         uri = metadata_root.as_uri() if number == 1 else f"sqlite:///{metadata_root}"
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name("four_scenarios")
-        assert_chapter_tags(experiment)
-        assert experiment.tags["chapter"] == "12_tracking_server"
         [run] = client.search_runs([experiment.experiment_id])
         assert run.info.run_id == (where["run_id"] or where["metadata"].name)
         assert run.data.params == {"alpha": "0.4", "l1_ratio": "0.2"}
@@ -303,8 +300,9 @@ def test_an_answer_from_another_program_is_not_taken_for_the_server(taken_port, 
         (SERVER, ("--seconds", "0")),
         (SERVER, ("--run",)),
         (SERVER, ("--", "python", "-V")),
-        (QUICKSTART, ("--test-size", "1.5")),
-        (SCENARIOS, ("--alpha", "-1")),
+        (QUICKSTART, ("--experiment-name",)),
+        (SCENARIOS, ("--port", "70000")),
+        (SCENARIOS, ("--scenarios", "5")),
     ],
 )
 def test_invalid_options_fail_with_one_line(store, run_script, script, args):
@@ -313,10 +311,19 @@ def test_invalid_options_fail_with_one_line(store, run_script, script, args):
     assert list(store.workdir.iterdir()) == []  # no server folder, no scenario folders
 
 
+def test_out_of_range_alpha_is_refused_by_sklearn_before_anything_starts(store, run_script):
+    """scikit-learn checks alpha at fit, before any folder, server or run: one line, exit 1."""
+    result = run_script(SCENARIOS, "--alpha", "-1", ok=False)
+    assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith("error: ") and "'alpha'" in result.error_lines[0]
+    assert result.stdout == "" and list(store.workdir.iterdir()) == []
+    assert store.all_runs() == []
+
+
 def test_quickstart_without_a_server_fails_in_one_line(store, run_script):
     dead = f"http://127.0.0.1:{free_port()}"
     result = run_script(QUICKSTART, env={"MLFLOW_TRACKING_URI": dead}, ok=False)
     assert result.returncode == 1
-    assert result.error_lines == [
-        f"error: cannot reach the MLflow tracking server at {dead}; start it or fix MLFLOW_TRACKING_URI"
-    ]
+    assert len(result.error_lines) == 1, result.stderr
+    assert result.error_lines[0].startswith(f"error: API request to {dead}/api/2.0/mlflow/"), result.error_lines
+    assert "Connection refused" in result.error_lines[0]

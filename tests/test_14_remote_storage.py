@@ -4,6 +4,7 @@ What a run leaves is checked in the three places it lands: MLflow's REST API,
 the rows in PostgreSQL (psycopg2) and the objects in the bucket (boto3).
 """
 
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -18,8 +19,9 @@ from harness import expected_metrics, predict_fresh, script_path
 from remote_fixtures import parse_exports, run_against
 from servers_fixtures import assert_port_refused, port_closed
 
-from winelab import FEATURES
-from winelab.remote import Stack, stop_stack
+from reference import FEATURES
+
+from winelab.remote import Settings, Stack, server_command, stop_stack
 from winelab.servers import free_port
 
 proxied_stack = remote_fixtures.proxied_stack  # a module-scoped fixture: one stack for this module
@@ -274,3 +276,19 @@ def test_unreachable_server_fails_fast_with_one_line(tmp_path):
     assert len(result.error_lines) == 1, result.stderr
     assert uri in result.error_lines[0]
     assert elapsed < max(10, startup + 6)
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["proxied", "direct"])
+def test_stack_script_spells_out_the_server_command_the_fixture_runs(direct):
+    """stack.py builds its own `mlflow server` line; the suite's proxied_stack uses winelab.remote's: the same."""
+    spec = importlib.util.spec_from_file_location("chapter14_stack", script_path(STACK))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    settings = Settings("user", "pw-secret", "db", "key", "secret", "bucket")
+    stack = Stack("/nowhere", direct, settings, pg_port=5433, s3_port=8333)
+    command = module.mlflow_server_command(stack, 5123)
+    assert command == server_command(stack, 5123)
+    assert command[:2] == ["mlflow", "server"] and "postgresql+psycopg2://user:pw-secret@127.0.0.1:5433/db" in command
+    expected = ["--no-serve-artifacts", "--default-artifact-root", "s3://bucket/direct"] if direct else [
+        "--artifacts-destination", "s3://bucket/mlartifacts"]  # fmt: skip
+    assert command[-len(expected):] == expected

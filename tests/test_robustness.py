@@ -252,7 +252,10 @@ def test_bad_data_fails_with_one_line_and_records_nothing(untouched_store, tmp_p
     workdir.mkdir()
     store = Store("sqlite", shared.uri, workdir)
     data = bad_data(problem, tmp_path)
-    result = runner.run_script_in(store, script, *plan_args(script), "--data", data, ok=False, timeout=60)
+    args = list(plan_args(script))
+    at = args.index("--") if "--" in args else len(args)  # a launcher's own options come before its command
+    args[at:at] = ["--data", data]
+    result = runner.run_script_in(store, script, *args, ok=False, timeout=60)
     shown = f"{script} --data {data} -> exit {result.returncode}\n{result.stderr}"
     assert result.returncode == 1, shown
     assert len(result.error_lines) == 1 and result.error_lines[0].startswith("error: "), shown

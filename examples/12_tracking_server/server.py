@@ -20,8 +20,7 @@ runs one command against the server and then stops it.
 import shlex
 from pathlib import Path
 
-from winelab import run_example
-from winelab.cli import add_server_options, command_from_argv, server_parser
+from winelab.cli import add_server_options, command_from_argv, run_example, server_parser
 from winelab.servers import NO_JOB_RUNNER, background, claim_port, run_or_wait, stop_on_signals
 
 

@@ -16,13 +16,32 @@ The URL comes from ``--url`` or ``$MODEL_SERVER_URL`` (set by ``serve_model.py -
     python examples/13_serving/client.py --url http://127.0.0.1:5001 --rows 3
 """
 
+import argparse
 import json
 import os
+import sys
 
+import pandas as pd
 import requests
 
-from winelab import FEATURES, UserError, load_wine, run_example
-from winelab.cli import positive_int, server_parser
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
+
+
+def positive_int(text):
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return int(text)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--url", default=os.environ.get("MODEL_SERVER_URL", "http://127.0.0.1:5001"),
+                        help="the model server (default: $MODEL_SERVER_URL or %(default)s)")  # fmt: skip
+    parser.add_argument("--rows", type=positive_int, default=3, help="wine rows to score (default: %(default)s)")
+    return parser.parse_args()
 
 
 def show_error(case: str, response: requests.Response) -> None:
@@ -36,23 +55,20 @@ def show_error(case: str, response: requests.Response) -> None:
     print(f"{case:<18} -> HTTP {response.status_code} {body.get('error_code', '')}: {gist[:240]}")
 
 
-def main() -> None:
-    parser = server_parser(__doc__)  # no model options: this script trains nothing
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("MODEL_SERVER_URL", "http://127.0.0.1:5001"),
-        help="the model server (default: $MODEL_SERVER_URL or %(default)s)",
-    )
-    parser.add_argument("--rows", type=positive_int, default=3, help="wine rows to score (default: %(default)s)")
-    args = parser.parse_args()
+def main():
+    args = parse_args()
     url = args.url.rstrip("/")
-    rows = load_wine()[FEATURES].head(args.rows)
+    # The model's input: the 11 measurements of the first wines (no 'quality': that is what it predicts)
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    rows = wine.drop(columns="quality").head(args.rows)
 
     # Is it up, and which MLflow serves it?
     try:
         ping = requests.get(f"{url}/ping", timeout=10)
     except requests.ConnectionError:
-        raise UserError(f"no model server at {url}; start one with serve_model.py") from None
+        raise ConnectionError(f"no model server at {url}; start one with serve_model.py") from None
     version = requests.get(f"{url}/version", timeout=10)
     print(f"GET /ping -> {ping.status_code}; GET /version -> {version.text.strip()}")
 
@@ -87,9 +103,12 @@ def main() -> None:
     for case, request in bad_requests.items():
         response = requests.post(invocations, timeout=60, **request)
         if response.ok:
-            raise UserError(f"{case}: expected a 4xx answer, got {response.status_code}")
+            raise ValueError(f"{case}: expected a 4xx answer, got {response.status_code}")
         show_error(case, response)
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except (OSError, ValueError) as exc:  # no data file, no server at --url, an unexpected answer
+        sys.exit(f"error: {exc}")

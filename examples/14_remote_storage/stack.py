@@ -23,6 +23,10 @@ Two artifact modes:
   clients write to the bucket themselves and need ``MLFLOW_S3_ENDPOINT_URL``
   and ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``.
 
+The ``mlflow server`` command line is built here (``mlflow_server_command``);
+starting, watching and stopping the three services is the project's process
+control (``winelab.remote``). The chapter's README shows the same by hand.
+
 Credentials come from the environment or a ``.env`` file (see ``.env.example``).
 ``--port`` (checked before anything starts) fixes the tracking server's port;
 Ctrl-C or SIGTERM during ``up`` or ``run`` stops whatever was started.
@@ -36,8 +40,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from winelab import run_example
-from winelab.cli import add_port_option, server_parser, split_command
+from winelab.cli import add_port_option, run_example, server_parser, split_command
 from winelab.errors import UserError
 from winelab.remote import Stack, remote_stack, settings_from_env, stack_status, start_stack, stop_stack
 from winelab.servers import claim_port, stop_on_signals
@@ -50,6 +53,29 @@ def default_env_file() -> Path:
     """``.env`` in the current folder, else next to this script."""
     here = Path.cwd() / ".env"
     return here if here.is_file() else CHAPTER / ".env"
+
+
+def mlflow_server_command(stack: Stack, port: int) -> list[str]:
+    """The ``mlflow server`` in front of the stack, built once PostgreSQL and the bucket are up.
+
+    It runs with the bucket's keys in its environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+    ``MLFLOW_S3_ENDPOINT_URL``) and ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false`` (no GenAI job runner).
+    """
+    s = stack.settings
+    # SQLAlchemy 2.1 reads plain postgresql:// as psycopg 3; name the driver requirements.txt installs.
+    backend_store_uri = f"postgresql+psycopg2://{s.pg_user}:{s.pg_password}@127.0.0.1:{stack.pg_port}/{s.pg_database}"
+    command = [
+        "mlflow", "server",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--workers", "1",
+        "--backend-store-uri", backend_store_uri,
+    ]  # fmt: skip
+    if stack.direct:
+        # Clients write to S3 themselves: the server only hands out s3:// locations (the guide's scenario 4).
+        return command + ["--no-serve-artifacts", "--default-artifact-root", f"s3://{s.bucket}/direct"]
+    # Proxied: clients send artifacts to the server, which writes them to the bucket.
+    return command + ["--artifacts-destination", f"s3://{s.bucket}/mlartifacts"]
 
 
 def describe(stack: Stack) -> None:
@@ -119,7 +145,7 @@ def main() -> int:
     stop_on_signals()  # Ctrl-C and a plain `kill` both stop what was started so far
     settings = settings_from_env(args.env_file or default_env_file())
     if args.action == "up":
-        stack = start_stack(args.state_dir, settings, direct=args.direct, port=port)
+        stack = start_stack(args.state_dir, settings, direct=args.direct, port=port, command=mlflow_server_command)
         describe(stack)
         here = shlex.quote(os.path.relpath(__file__))
         if args.state_dir != parser.get_default("state_dir"):
@@ -129,7 +155,9 @@ def main() -> int:
         return 0
 
     # run: the stack lives exactly as long as the command
-    with remote_stack(args.state_dir, settings, direct=args.direct, port=port) as stack:
+    with remote_stack(
+        args.state_dir, settings, direct=args.direct, port=port, command=mlflow_server_command
+    ) as stack:
         describe(stack)
         print(f"running: {shlex.join(command)}", flush=True)
         completed = subprocess.run(command, env={**os.environ, **stack.client_env()})

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from winelab import run_example
-from winelab.cli import add_port_option, server_parser, split_command
+from winelab.cli import add_port_option, run_example, server_parser, split_command
 from winelab.errors import UserError
 from winelab.servers import NO_JOB_RUNNER, background, claim_port, run_or_wait, stop_on_signals
 

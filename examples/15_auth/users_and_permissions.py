@@ -19,19 +19,43 @@ step 4 and 5 switch those variables to act as the new user.
     python examples/15_auth/auth_server.py -- python examples/15_auth/users_and_permissions.py --username alice
 """
 
+import argparse
 import contextlib
 import os
 import secrets
+import sys
+from importlib.metadata import version
 
 import mlflow
 import mlflow.sklearn
+import pandas as pd
 import requests
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import ElasticNet
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import train_test_split
 
-from winelab import example_parser, load_wine, regression_metrics, run_example, split
-from winelab.errors import UserError
-from winelab.tracking import pip_requirements, tag_chapter
+UCI_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/winequality-red.csv"
+
+
+def long_password(text):
+    if len(text) < 12:
+        raise argparse.ArgumentTypeError("must have 12 or more characters")
+    return text
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("WINE_QUALITY_CSV", UCI_URL), help="wine CSV: %(default)s")
+    parser.add_argument("--experiment-name", default="auth_demo", help="(default: %(default)s)")
+    parser.add_argument("--alpha", type=float, default=0.7, help="regularisation strength, >= 0 (default: 0.7)")
+    parser.add_argument("--l1-ratio", type=float, default=0.7, help="share of L1 in the penalty, 0-1 (default: 0.7)")
+    parser.add_argument("--username", default="alice", help="the user to create (default: %(default)s)")
+    parser.add_argument("--password", type=long_password, help="the new user's password, 12+ characters "
+                        "(default: a random one)")  # fmt: skip
+    return parser.parse_args()
 
 
 def admin_api(uri: str, method: str, path: str, payload: dict) -> requests.Response:
@@ -40,7 +64,7 @@ def admin_api(uri: str, method: str, path: str, payload: dict) -> requests.Respo
     where = {"params" if method == "GET" else "json": payload}
     response = requests.request(method, f"{uri}/api/{path}", auth=admin, timeout=30, **where)
     if response.status_code in (401, 403):
-        raise UserError(f"{admin[0]!r} is not an admin of {uri} ({response.status_code}); check the credentials")
+        raise PermissionError(f"{admin[0]!r} is not an admin of {uri} ({response.status_code}); check the credentials")
     return response
 
 
@@ -68,26 +92,41 @@ def credentials(username: str, password: str):
                 os.environ[key] = value
 
 
-def main() -> None:
-    parser = example_parser(__doc__, experiment="auth_demo")
-    parser.add_argument("--username", default="alice", help="the user to create (default: %(default)s)")
-    parser.add_argument("--password", help="the new user's password, 12+ characters (default: a random one)")
-    args = parser.parse_args()
+def main():
+    args = parse_args()
     password = args.password or secrets.token_urlsafe(12)
-    if len(password) < 12:
-        parser.error("--password must have 12 or more characters")
+
+    # Fit and evaluate before anything is recorded, as always
+    wine = pd.read_csv(args.data, sep=";")
+    if "quality" not in wine.columns:
+        raise ValueError(f"{args.data} is not the red wine CSV: it has no 'quality' column")
+    train, test = train_test_split(wine, test_size=0.25, random_state=42)
+    train_x, train_y = train.drop(columns="quality"), train["quality"]
+    test_x, test_y = test.drop(columns="quality"), test["quality"]
+    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=42).fit(train_x, train_y)
+    predicted = model.predict(test_x)
+    metrics = {
+        "rmse": root_mean_squared_error(test_y, predicted),
+        "mae": mean_absolute_error(test_y, predicted),
+        "r2": r2_score(test_y, predicted),
+    }
+
+    # The server and the admin's credentials come from the environment
     uri = mlflow.get_tracking_uri()
     if not uri.startswith("http"):
-        raise UserError(f"MLFLOW_TRACKING_URI must point at a basic-auth server (start auth_server.py), not {uri}")
+        raise ValueError(f"MLFLOW_TRACKING_URI must point at a basic-auth server (start auth_server.py), not {uri}")
     if not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
-        raise UserError("set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD to the admin's credentials")
+        raise ValueError("set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD to the admin's credentials")
 
     # 1. No credentials, no access: 401 (the REST API, called directly)
     search = f"{uri}/api/2.0/mlflow/experiments/search"
-    anonymous = requests.post(search, json={"max_results": 1}, timeout=10)
+    try:
+        anonymous = requests.post(search, json={"max_results": 1}, timeout=10)
+    except requests.ConnectionError:
+        raise ConnectionError(f"no tracking server answers at {uri}; start auth_server.py") from None
     print(f"1. anonymous request            -> {anonymous.status_code} {anonymous.reason}")
     if anonymous.status_code != 401:
-        raise UserError(f"{uri} let an anonymous request in: is it running with --app-name basic-auth?")
+        raise ValueError(f"{uri} let an anonymous request in: is it running with --app-name basic-auth?")
 
     # 2. The admin creates a user through the basic-auth app's REST API
     # The Python client wraps these calls: auth = mlflow.server.get_app_client("basic-auth", tracking_uri=uri),
@@ -102,23 +141,17 @@ def main() -> None:
         admin_api(uri, "PATCH", "2.0/mlflow/users/update-password", update).raise_for_status()
         print(f"2. user {args.username!r} exists already; admin reset the password")
     else:
-        raise UserError(f"creating user {args.username!r} failed: {created.text.strip()}")
+        raise ValueError(f"creating user {args.username!r} failed: {created.text.strip()}")
     if not args.password:
         print(f"   its password (generated): {password}")
 
     # 3. The admin creates the experiment and gives the user READ on it
     # (MLflow 2.x: POST 2.0/mlflow/experiments/permissions/create; 3.x: one grant API for all resources)
     experiment = mlflow.set_experiment(args.experiment_name)
-    tag_chapter(experiment, __file__)  # {"chapter": "15_auth", ...}: a UI filter
     set_permission(uri, args.username, experiment.experiment_id, "READ")
     target = {"username": args.username, "resource_type": "experiment", "resource_id": experiment.experiment_id}
     granted = admin_api(uri, "GET", "3.0/mlflow/users/permissions/get", target).json()["permission"]
     print(f"3. experiment {experiment.name!r} (id {experiment.experiment_id}): {args.username} has {granted}")
-
-    # Fit and evaluate before any run, as always
-    train_x, test_x, train_y, test_y = split(load_wine(), test_size=args.test_size, seed=args.seed)
-    model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=args.seed).fit(train_x, train_y)
-    metrics = regression_metrics(test_y, model.predict(test_x))
 
     # 4. As the user with READ: reading works, writing is refused with 403
     with credentials(args.username, password):
@@ -127,7 +160,7 @@ def main() -> None:
         try:
             with mlflow.start_run(experiment_id=experiment.experiment_id):
                 pass
-            raise UserError(f"{args.username} could start a run with READ only")
+            raise ValueError(f"{args.username} could start a run with READ only")
         except MlflowException as exc:
             print(f"   {args.username} starts a run -> {exc.get_http_status_code()} {exc.error_code}")
 
@@ -137,9 +170,19 @@ def main() -> None:
         with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
             mlflow.log_params({"alpha": args.alpha, "l1_ratio": args.l1_ratio})
             mlflow.log_metrics(metrics)
-            mlflow.sklearn.log_model(model, name="wine_model", pip_requirements=pip_requirements())
+            mlflow.sklearn.log_model(
+                sk_model=model,
+                name="wine_model",
+                # Pinned requirements: MLflow need not infer them (a ~3 s subprocess)
+                pip_requirements=[f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops")],
+            )
     print(f"5. with EDIT, {args.username} logged run {run.info.run_id}: rmse={metrics['rmse']:.4f}")
 
 
 if __name__ == "__main__":
-    run_example(main)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: `with mlflow.start_run()` has already marked the run FAILED
+        sys.exit("interrupted")
+    except (OSError, ValueError, MlflowException) as exc:  # no server, not basic-auth, wrong credentials, bad --alpha
+        sys.exit(f"error: {str(exc).splitlines()[0]}")
