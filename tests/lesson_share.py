@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from harness import EXAMPLES, LAUNCHERS  # launchers start services: not lessons in this sense
+
 MINIMUM = 0.60
 
 OPTION_CONSTANTS = {"UCI_URL"}

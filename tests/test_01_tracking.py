@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import reference
 from harness import assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
-
 from reference import FEATURES
 
 BASELINE = "01_tracking/basic_regression.py"
@@ -84,8 +83,10 @@ def test_unparsable_option_fails_with_one_line_and_no_run(store, run_script):
     assert_rejected(run_script(TRACKED, "--alpha", "abc", ok=False), store, "--alpha")
 
 
-@pytest.mark.parametrize("option, value, named", [("--alpha", "-1", "'alpha'"), ("--l1-ratio", "1.5", "'l1_ratio'"),
-                                                  ("--alpha", "nan", "'alpha'")])
+@pytest.mark.parametrize(
+    "option, value, named",
+    [("--alpha", "-1", "'alpha'"), ("--l1-ratio", "1.5", "'l1_ratio'"), ("--alpha", "nan", "'alpha'")],
+)
 def test_out_of_range_option_is_refused_by_sklearn_before_any_run(store, run_script, option, value, named):
     """scikit-learn checks the ranges, at fit, before the run opens: one line, exit 1, nothing recorded."""
     result = run_script(TRACKED, option, value, ok=False)

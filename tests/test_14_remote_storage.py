@@ -16,10 +16,9 @@ import requests
 import servers_fixtures
 from harness import Store as HarnessStore
 from harness import expected_metrics, predict_fresh, script_path
+from reference import FEATURES
 from remote_fixtures import parse_exports, run_against
 from servers_fixtures import assert_port_refused, port_closed
-
-from reference import FEATURES
 
 from winelab.remote import Settings, Stack, server_command, stop_stack
 from winelab.servers import free_port
@@ -291,4 +290,4 @@ def test_stack_script_spells_out_the_server_command_the_fixture_runs(direct):
     assert command[:2] == ["mlflow", "server"] and "postgresql+psycopg2://user:pw-secret@127.0.0.1:5433/db" in command
     expected = ["--no-serve-artifacts", "--default-artifact-root", "s3://bucket/direct"] if direct else [
         "--artifacts-destination", "s3://bucket/mlartifacts"]  # fmt: skip
-    assert command[-len(expected):] == expected
+    assert command[-len(expected) :] == expected

@@ -10,9 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from harness import clean_env, run_python
-
 import reference
+from harness import clean_env, run_python
 
 from winelab import data
 from winelab.servers import free_port

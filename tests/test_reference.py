@@ -18,7 +18,6 @@ import pytest
 import reference
 from harness import PREDICT_SNIPPET, clean_env, expected_metrics
 
-
 # The UCI file's columns, in order: 11 physico-chemical features, then the 3-8 quality score.
 UCI_COLUMNS = [
     "fixed acidity",

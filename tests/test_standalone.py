@@ -172,9 +172,7 @@ def test_chapter_runs_copied_out_of_the_repository(chapter, standalone, tmp_path
     env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONPATH=None, PATH=path, **store.env)
     the_runner = runner.current()
     for step in chapter_steps(chapter):
-        copied_args = [
-            python if arg == sys.executable else arg.replace(str(EXAMPLES), str(copy)) for arg in step.args
-        ]
+        copied_args = [python if arg == sys.executable else arg.replace(str(EXAMPLES), str(copy)) for arg in step.args]
         if step.script in LAUNCHERS:
             # The service from the repository; the lesson script it runs, copied, by `python`.
             argv = [str(EXAMPLES / step.script), *copied_args]

@@ -67,7 +67,9 @@ def parse_args():
     parser.add_argument("--s3", help="scenario 4's artifact root, e.g. s3://bucket/mlflow")
     parser.add_argument("--scenarios", type=int, nargs="+", choices=(1, 2, 3, 4), default=[1, 2, 3, 4],
                         help="which scenarios to run (default: all)")  # fmt: skip
-    parser.add_argument("--port", type=port_number, help="port of the servers of scenarios 3 and 4 (default: a free one)")
+    parser.add_argument(
+        "--port", type=port_number, help="port of the servers of scenarios 3 and 4 (default: a free one)"
+    )
     return parser.parse_args()
 
 

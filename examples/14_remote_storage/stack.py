@@ -155,9 +155,7 @@ def main() -> int:
         return 0
 
     # run: the stack lives exactly as long as the command
-    with remote_stack(
-        args.state_dir, settings, direct=args.direct, port=port, command=mlflow_server_command
-    ) as stack:
+    with remote_stack(args.state_dir, settings, direct=args.direct, port=port, command=mlflow_server_command) as stack:
         describe(stack)
         print(f"running: {shlex.join(command)}", flush=True)
         completed = subprocess.run(command, env={**os.environ, **stack.client_env()})
