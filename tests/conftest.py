@@ -29,7 +29,7 @@ import pytest
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 import runner as runner_module  # noqa: E402
-from harness import EXAMPLES, REPO, Store, make_store
+from harness import EXAMPLES, LAUNCHERS, REPO, Store, make_store
 from runner import SUITE_DIR_ENV, Runner, read_ledger, run_script_in  # noqa: E402
 
 # Left alone by the tree check: caches and the virtual environments the Makefile builds.
@@ -118,6 +118,11 @@ def pytest_sessionfinish(session, exitstatus):
         missing = [script for script in scripts if script not in real_ok]
         if missing:
             problems.append(f"no successful real `python script.py` run of: {', '.join(missing)}")
+        # A lesson script's real run must be its standalone one: copied out, without winelab.
+        standalone_ok = {entry["script"] for entry in ledger if entry["why"] == "standalone" and entry["exit"] == 0}
+        not_copied = [script for script in scripts if script not in LAUNCHERS and script not in standalone_ok]
+        if not_copied:
+            problems.append(f"no successful standalone run (copied, no winelab) of: {', '.join(not_copied)}")
 
     after = tree_state()
     leaked = sorted(path for path, state in after.items() if before.get(path) != state)

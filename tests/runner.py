@@ -10,13 +10,16 @@ output files, but forked from ``tests/warm.py``, which imported MLflow,
 scikit-learn and pandas once (see its docstring). That saves the 2-4 s of
 imports each script spends before doing any work.
 
-Which one: every script is run for real at least once per test session. A lesson
-script's real run is its *standalone* run (tests/test_standalone.py): the chapter
-folder copied out of the repository, run by an interpreter that cannot import
-``winelab``, exactly as a learner who copied it would; its other runs are warm. A
-launcher (a script that starts services, and may use ``winelab``) claims its real run
-with its first successful-looking run (``ok=True``) anywhere in the session (a file
-created with ``O_EXCL`` in the session folder, shared by the xdist workers). A run whose environment
+Which one: every script is run for real at least once per test session. The
+first successful-looking run of a script (``ok=True``) anywhere in the session
+claims that real run (a file created with ``O_EXCL`` in the session folder,
+shared by the xdist workers); other runs are warm. A lesson script's real run is
+*standalone*: its copy in a copy of ``examples/`` made outside the repository, run by
+an interpreter that has every installed package but cannot import ``winelab`` (see
+:meth:`Runner.standalone`), with ``-s`` and without ``PYTHONPATH``: exactly what a
+learner who copied the chapter folder runs, checked by the test that asked for it. A
+launcher (a script that starts services, and may use ``winelab``) runs for real from
+the repository. A run whose environment
 changes what the interpreter or MLflow read at start-up (``PYTHON*``, locale,
 logging and thread settings) always runs for real, so the warm child never
 differs from the process it stands for. Each run is written to the session's
@@ -30,9 +33,11 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +200,7 @@ class Runner:
         # (a test's monkeypatched variables must not leak into it).
         self.base_env = clean_env()
         self._warm: WarmInterpreter | None = None
+        self._standalone: tuple[str, Path] | None = None
         self._count = 0
         (self.suite_dir / "real").mkdir(parents=True, exist_ok=True)
 
@@ -212,14 +218,35 @@ class Runner:
         """``("real" or "warm", why)``: why a run is real goes into the ledger (``make bench`` counts them)."""
         if real:
             return "real", "asked"
-        launcher = argv[0].startswith(str(EXAMPLES)) and Path(argv[0]).relative_to(EXAMPLES).as_posix() in LAUNCHERS
-        if real is None and claim and launcher and self._claim_real_run(argv[0]):
-            return "real", "first"
+        if real is None and claim and argv[0].startswith(str(EXAMPLES)) and self._claim_real_run(argv[0]):
+            return "real", "first" if Path(argv[0]).relative_to(EXAMPLES).as_posix() in LAUNCHERS else "standalone"
         ours, base = startup_settings(env), startup_settings(self.base_env)
         if ours != base:
             changed = sorted(key for key in ours.keys() | base.keys() if ours.get(key) != base.get(key))
             return "real", "start-up-settings " + ",".join(changed)
         return "warm", ""
+
+    def standalone(self) -> tuple[str, Path]:
+        """``(python, examples copy)``, made on first use: where a lesson script runs as a learner's copy.
+
+        The interpreter is a venv whose only link to the project's venv is a ``.pth`` line naming
+        its site-packages: every installed package imports, but the editable install's own
+        ``.pth`` (the one that puts ``src/`` on the path) is never processed, so ``winelab`` does
+        not. The copy of ``examples/`` keeps the folder's name, so a path's tail reads the same.
+        """
+        if self._standalone is None:
+            root = self.scratch / "standalone"
+            venv = root / "venv"
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+            python = str(venv / "bin" / "python")
+            ask = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+            site = subprocess.run([python, "-c", ask], capture_output=True, text=True, check=True).stdout.strip()
+            ours = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+            (Path(site) / "project_packages.pth").write_text("\n".join(ours) + "\n")
+            copy = root / "elsewhere" / "examples"
+            shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            self._standalone = (python, copy)
+        return self._standalone
 
     @property
     def warm(self) -> WarmInterpreter:
@@ -258,6 +285,11 @@ class Runner:
         out = stdout or folder / "stdout"
         err = out if merge_stderr else folder / "stderr"
         mode, why = ("real", "standalone") if python else self._mode(argv, env, real, claim)
+        if why == "standalone" and not python:  # the learner's copy, by an interpreter without winelab
+            script = Path(argv[0]).relative_to(EXAMPLES).as_posix()
+            python, copy = self.standalone()
+            argv = ["-s", str(copy / script), *argv[1:]]
+            env = {key: value for key, value in env.items() if key != "PYTHONPATH"}
         before = set(os.listdir(cwd))
         if mode == "real":
             with open(out, "wb") as out_file, open(err, "ab") as err_file:

@@ -33,8 +33,11 @@ def assert_project_run(run, entry_point: str) -> None:
     tags = run.data.tags
     assert tags["mlflow.project.entryPoint"] == entry_point
     assert tags["mlflow.source.type"] == "PROJECT"
-    assert tags["mlflow.source.name"].endswith("#examples/09_projects/wine_project")
-    assert re.fullmatch(r"[0-9a-f]{40}", tags["mlflow.source.git.commit"])
+    # In a git checkout MLflow names the repository and the project's folder in it, with the commit;
+    # a copied chapter (the standalone run, tests/runner.py) is a plain folder.
+    assert re.search(r"[#/]examples/09_projects/wine_project$", tags["mlflow.source.name"]), tags
+    if "#" in tags["mlflow.source.name"]:
+        assert re.fullmatch(r"[0-9a-f]{40}", tags["mlflow.source.git.commit"])
     assert tags["mlflow.project.backend"] == "local"
     assert run.info.status == "FINISHED"
 
