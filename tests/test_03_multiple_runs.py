@@ -161,7 +161,8 @@ def test_unparsable_options_fail_with_one_line_and_no_run(store, run_script, scr
 @pytest.mark.parametrize(
     "script, args, named",
     [
-        (PARALLEL, ("--alphas", "0.5", "-1"), "'alpha'"),  # refused in a worker, in the training pass
+        (PARALLEL, ("--alphas", "0.5", "-1"), "'alpha'"),  # refused before the pool starts
+        (PARALLEL, ("--alphas", "nan"), "'alpha'"),
         (PARALLEL, ("--l1-ratios", "0.5", "1.5"), "'l1_ratio'"),
         (NESTED, ("--l1-ratios", "0.5", "1.5"), "'l1_ratio'"),
         (MULTIPLE, ("--alphas", "nan"), "'alpha'"),
@@ -169,7 +170,7 @@ def test_unparsable_options_fail_with_one_line_and_no_run(store, run_script, scr
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else value.split("/")[-1],
 )
-def test_out_of_range_grid_is_refused_by_sklearn_before_any_run(store, run_script, script, args, named):
+def test_out_of_range_grid_is_refused_before_any_run(store, run_script, script, args, named):
     """Every grid point is fitted before the first run opens: one line, exit 1, no run and no experiment."""
     result = run_script(script, *args, ok=False)
     assert result.returncode == 1 and len(result.error_lines) == 1, result.stderr

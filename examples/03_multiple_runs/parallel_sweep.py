@@ -86,6 +86,9 @@ def main():
     train, test = train_test_split(wine, test_size=0.25, random_state=42)
     data = (train.drop(columns="quality"), train["quality"], test.drop(columns="quality"), test["quality"])
     grid = list(itertools.product(args.alphas, args.l1_ratios))
+    # Refuse a bad grid point here: inside a worker it would stop the pool halfway
+    if not all(alpha >= 0 and 0 <= l1_ratio <= 1 for alpha, l1_ratio in grid):
+        raise ValueError(f"'alpha' must be >= 0 and 'l1_ratio' in [0, 1]: {args.alphas} x {args.l1_ratios}")
 
     with Parallel(n_jobs=args.n_jobs) as parallel:  # one pool of worker processes for both passes
         # Pass 1: train every grid point in parallel; a failure here leaves nothing recorded
@@ -112,5 +115,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except (OSError, ValueError, MlflowException) as exc:  # no data file, a bad alpha (from a worker), no server
+    except (OSError, ValueError, MlflowException) as exc:  # no data file, a bad grid, no server
         sys.exit(f"error: {exc}")
