@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import reference
-from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics, run_python
+import runner
+from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
 
 RUN_PROJECT = "09_projects/run_project.py"
 WORKFLOW = "09_projects/workflow.py"
@@ -102,9 +103,10 @@ def test_project_data_defaults_to_uci_and_entry_points_take_it_as_data(tmp_path)
         assert "--data {data}" in entry_point["command"]
     # Run by hand, an entry point's --data defaults like every script's: $WINE_QUALITY_CSV, else UCI's URL.
     for script in ENTRY_POINTS.values():
-        unset = run_python([str(EXAMPLES / script), "--help"], cwd=tmp_path, env=clean_env(WINE_QUALITY_CSV=None))
-        assert unset.returncode == 0 and f"wineCSV:{UCI_URL}" in "".join(unset.stdout.split())  # help wraps it
-        given = run_python([str(EXAMPLES / script), "--help"], cwd=tmp_path, env=clean_env())
+        argv, run = [str(EXAMPLES / script), "--help"], runner.current().run  # forked: --help is no real run
+        unset = run(argv, cwd=tmp_path, env=clean_env(WINE_QUALITY_CSV=None), claim=False)
+        assert f"wineCSV:{UCI_URL}" in "".join(unset.stdout.split())  # help wraps it
+        given = run(argv, cwd=tmp_path, env=clean_env(), claim=False)
         assert f"wineCSV:{DATA}" in "".join(given.stdout.split())
     assert list(tmp_path.iterdir()) == []
 

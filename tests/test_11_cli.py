@@ -7,14 +7,13 @@ then checks each command's effect with a helper.
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import mlflow.pyfunc
 import pandas as pd
 import pytest
 import reference
+import runner
 from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
@@ -148,11 +147,9 @@ def test_gc_store_is_the_tracking_uri_and_gc_refuses_without_one(store, tmp_path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
-    def gc(*args, **env):
-        return subprocess.run(
-            [sys.executable, "-m", "mlflow", "gc", *args, "--run-ids", deleted],
-            cwd=elsewhere, env=clean_env(**env), capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
+    def gc(*args, **env):  # `mlflow gc ...`, forked from the warm interpreter (tests/runner.py)
+        command = ["-c", "from mlflow.cli import cli; cli(prog_name='mlflow')", "gc", *args, "--run-ids", deleted]
+        return runner.current().run(command, cwd=elsewhere, env=clean_env(**env), ok=None)
 
     refused = gc()  # neither --tracking-uri nor $MLFLOW_TRACKING_URI
     assert refused.returncode != 0
