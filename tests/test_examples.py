@@ -181,6 +181,7 @@ def test_demo_tags_what_each_step_created(store):
     client.create_experiment("made_before")
     before = demo.experiment_ids(store.uri)
     client.create_experiment("made_by_the_step")
+    client.delete_experiment(client.create_experiment("made_and_deleted_by_the_step"))
     assert demo.tag_new_experiments(store.uri, "07_evaluation", before) == ["made_by_the_step"]
     tagged = client.get_experiment_by_name("made_by_the_step").tags
     assert {key: tagged[key] for key in ("chapter", "guide_section")} == demo.chapter_tags("07_evaluation")
@@ -192,5 +193,16 @@ def test_demo_reads_no_store_that_does_not_exist(tmp_path):
     """Before the first step the demo store has no database: looking must not create one."""
     from winelab import demo
 
-    assert demo.experiment_ids(f"sqlite:///{tmp_path / 'mlflow.db'}") == set()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert demo.experiment_ids(uri) == set()
+    assert demo.tag_new_experiments(uri, "01_tracking", set()) == []  # after a step that recorded nothing
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_leaves_the_default_experiment_untagged(store):
+    """The first step that records creates the store, and its Default experiment: that is no chapter's."""
+    from winelab import demo
+
+    store.client.create_experiment("experiment_1")
+    assert demo.tag_new_experiments(store.uri, "01_tracking", set()) == ["experiment_1"]
+    assert "chapter" not in store.client.get_experiment_by_name("Default").tags

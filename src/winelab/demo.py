@@ -217,13 +217,18 @@ def experiment_ids(uri: str) -> set[str]:
 
 
 def tag_new_experiments(uri: str, chapter: str, before: set[str]) -> list[str]:
-    """Tag the experiments not in ``before`` (those a step created) with its chapter; their names."""
+    """Tag the active experiments not in ``before`` (those a step created) with its chapter; their names."""
     from mlflow import MlflowClient
 
+    new = sorted(experiment_ids(uri) - before)
+    if not new:  # also: no client, which would create a store that does not exist yet
+        return []
     client = MlflowClient(tracking_uri=uri)
     tagged = []
-    for experiment_id in sorted(experiment_ids(uri) - before):
+    for experiment_id in new:
         experiment = client.get_experiment(experiment_id)
+        if experiment.lifecycle_stage == "deleted" or experiment.name == "Default":
+            continue  # made and deleted by the step (chapter 10's scratch); the store's own, made with it
         for key, value in chapter_tags(chapter).items():
             if experiment.tags.get(key) != value:
                 client.set_experiment_tag(experiment_id, key, value)
@@ -232,11 +237,10 @@ def tag_new_experiments(uri: str, chapter: str, before: set[str]) -> list[str]:
 
 
 def untagged_experiments(uri: str) -> list[str]:
-    """Experiments in the demo store, other than Default, missing the ``chapter``/``guide_section`` tags."""
+    """Active experiments in the demo store, other than Default, missing the ``chapter``/``guide_section`` tags."""
     from mlflow import MlflowClient
-    from mlflow.entities import ViewType
 
-    found = MlflowClient(tracking_uri=uri).search_experiments(view_type=ViewType.ALL)
+    found = MlflowClient(tracking_uri=uri).search_experiments()  # active ones: what the UI lists
     return [e.name for e in found if e.name != "Default" and not {"chapter", "guide_section"} <= set(e.tags)]
 
 
