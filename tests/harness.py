@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from winelab.demo import FAIL_FAST
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
@@ -117,16 +119,6 @@ class Result:
 # it (a rare KeyError in an artifact download); with telemetry off that thread never starts.
 NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 
-# MLflow retries an unreachable server for minutes by default; these documented settings (the
-# server chapters' READMEs and docs/stores.md give them to learners) make a dead server fail in
-# seconds. Every script run gets them.
-FAIL_FAST = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
-}
-
 
 def data_env() -> dict[str, str]:
     """Scripts read the verified local CSV (``--data``'s default), never UCI's URL: the tests are offline."""
@@ -143,6 +135,8 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PYTEST_"))}
     env.update(NO_TELEMETRY)
+    # MLflow's documented settings for a dead server to fail in seconds, not minutes: the demo's, which
+    # the server chapters' READMEs and docs/stores.md give to learners.
     env.update(FAIL_FAST)
     env.update(data_env())
     env.update(overrides)

@@ -214,8 +214,12 @@ class Runner:
             return False
         return True
 
-    def _mode(self, argv: list[str], env: dict[str, str], real: bool | None, claim: bool) -> tuple[str, str]:
+    def _mode(
+        self, argv: list[str], env: dict[str, str], real: bool | None, claim: bool, standalone: bool
+    ) -> tuple[str, str]:
         """``("real" or "warm", why)``: why a run is real goes into the ledger (``make bench`` counts them)."""
+        if standalone:
+            return "real", "standalone"
         if real:
             return "real", "asked"
         if real is None and claim and argv[0].startswith(str(EXAMPLES)) and self._claim_real_run(argv[0]):
@@ -267,13 +271,12 @@ class Runner:
         stdout: Path | None = None,
         merge_stderr: bool = False,
         new_session: bool = False,
-        python: str | None = None,
-        script: str | None = None,
+        standalone: bool = False,
     ) -> Process:
         """Start ``python *argv`` in ``cwd`` with exactly ``env``; output goes to files (``stdout`` if given).
 
-        ``python``: another interpreter (always a real run), e.g. the standalone test's, which
-        cannot import ``winelab``; ``script``: the ledger's name of a copied script.
+        ``standalone``: run the script's copy with the interpreter without ``winelab`` (:meth:`standalone`),
+        as the real run a lesson script claims does.
 
         ``new_session``: its own session and process group (``start_new_session``), for a script
         that starts servers, so the test can stop the whole group. ``claim``: this run may be the
@@ -284,8 +287,9 @@ class Runner:
         folder.mkdir()
         out = stdout or folder / "stdout"
         err = out if merge_stderr else folder / "stderr"
-        mode, why = ("real", "standalone") if python else self._mode(argv, env, real, claim)
-        if why == "standalone" and not python:  # the learner's copy, by an interpreter without winelab
+        mode, why = self._mode(argv, env, real, claim, standalone)
+        python, script = sys.executable, ""
+        if why == "standalone":  # the learner's copy, by an interpreter without winelab
             script = Path(argv[0]).relative_to(EXAMPLES).as_posix()
             python, copy = self.standalone()
             argv = ["-s", str(copy / script), *argv[1:]]
@@ -294,7 +298,7 @@ class Runner:
         if mode == "real":
             with open(out, "wb") as out_file, open(err, "ab") as err_file:
                 popen = subprocess.Popen(
-                    [python or sys.executable, *argv],
+                    [python, *argv],
                     cwd=cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -304,7 +308,7 @@ class Runner:
                 )
             process = Process("real", popen.pid, out, err, argv, cwd, before)
             process._popen, process.why = popen, why
-            process.script = script or ""
+            process.script = script
         else:
             for path in {out, err}:  # there at once, as with a real process, for a test that reads them
                 path.write_bytes(b"")
@@ -346,16 +350,13 @@ class Runner:
         return self.finish(self.start(argv, cwd=cwd, env=env, **how), ok=ok, timeout=timeout)
 
     def _record(self, process: Process, code: int) -> None:
-        script = process.argv[0]
-        if process.script:
-            script = process.script
-        elif script.startswith(str(EXAMPLES)):
-            script = Path(script).relative_to(EXAMPLES).as_posix()
-        self.record(script, process.mode, code, process.why)
-
-    def record(self, script: str, mode: str, code: int, why: str = "") -> None:
-        """Write one run into the session's ledger (also for a script a launcher ran, which the runner never saw)."""
-        entry = {"script": script, "mode": mode, "exit": code, "why": why}
+        script = process.script or process.argv[0]
+        entry = {
+            "script": Path(script).relative_to(EXAMPLES).as_posix() if script.startswith(str(EXAMPLES)) else script,
+            "mode": process.mode,
+            "exit": code,
+            "why": process.why,
+        }
         with open(self.suite_dir / "ledger.jsonl", "a") as ledger:
             ledger.write(json.dumps(entry) + "\n")
 

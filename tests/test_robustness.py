@@ -193,6 +193,19 @@ def untouched_store(tmp_path_factory, migrated_db):
     return store, db, db.read_bytes()
 
 
+def assert_recorded_nothing(store: Store, db: Path, empty: bytes, shown: str) -> None:
+    """The shared store holds no run and no experiment but Default; it is reset if the case wrote to it."""
+    if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):  # a write, or a journal left
+        try:
+            assert store.all_runs() == [], f"recorded a run: {shown}"
+            made = [experiment.name for experiment in store.experiments()]
+            assert made == ["Default"], f"made an experiment: {shown}"
+        finally:
+            db.write_bytes(empty)
+            for journal in db.parent.glob(db.name + "-*"):
+                journal.unlink()
+
+
 @pytest.mark.parametrize("script, option, args", bad_option_params())
 def test_invalid_option_fails_with_one_line_and_records_nothing(untouched_store, tmp_path, script, option, args):
     assert not option.startswith("error: "), f"cannot introspect {script}'s options: {option}"
@@ -204,15 +217,7 @@ def test_invalid_option_fails_with_one_line_and_records_nothing(untouched_store,
     assert len(lines) == 1, f"not one line: {shown}"
     assert option in lines[0], f"the message does not name {option}: {shown}"
     assert list(tmp_path.iterdir()) == [], f"wrote in its working folder: {shown}"
-    if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):  # a write, or a journal left
-        try:
-            assert store.all_runs() == [], f"recorded a run: {shown}"
-            made = [experiment.name for experiment in store.experiments()]
-            assert made == ["Default"], f"made an experiment: {shown}"
-        finally:
-            db.write_bytes(empty)
-            for journal in db.parent.glob(db.name + "-*"):
-                journal.unlink()
+    assert_recorded_nothing(store, db, empty, shown)
 
 
 # --- Bad data: a missing, corrupt or unreachable CSV gets one line, and nothing is recorded -----
@@ -268,14 +273,7 @@ def test_bad_data_fails_with_one_line_and_records_nothing(untouched_store, tmp_p
     if problem == "missing":
         assert data in result.error_lines[0], f"the message does not name the file: {shown}"
     assert list(workdir.iterdir()) == [], f"wrote in its working folder: {shown}"
-    if db.read_bytes() != empty or any(db.parent.glob(db.name + "-*")):
-        try:
-            assert store.all_runs() == [], f"recorded a run: {shown}"
-            assert [experiment.name for experiment in store.experiments()] == ["Default"], shown
-        finally:
-            db.write_bytes(empty)
-            for journal in db.parent.glob(db.name + "-*"):
-                journal.unlink()
+    assert_recorded_nothing(store, db, empty, shown)
 
 
 # --- A dead tracking server: a prompt one-line failure naming the URI -------------------------

@@ -104,13 +104,11 @@ def test_the_standalone_interpreter_has_the_packages_but_not_winelab(runner):
 
 def test_a_copied_lesson_script_runs_and_records(runner, store):
     """Chapter 01's tracked run from the copy, by the interpreter without winelab: the run is in the store."""
-    python, copy = runner.standalone()
+    _, copy = runner.standalone()
     script = "01_tracking/basic_regression_mlflow.py"
-    env = clean_env(MLFLOW_TRACKING_URI=store.uri, PYTHONPATH=None)
-    process = runner.start(
-        ["-s", str(copy / script), "--alpha", "0.3"], cwd=store.workdir, env=env, python=python, script=script
-    )
-    result = runner.finish(process)
+    env = clean_env(MLFLOW_TRACKING_URI=store.uri)
+    argv = [str(EXAMPLES / script), "--alpha", "0.3"]
+    result = runner.finish(runner.start(argv, cwd=store.workdir, env=env, standalone=True))
     assert "No module named" not in result.stderr
     [run] = store.runs("experiment_1")
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.3", "l1_ratio": "0.7"}

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from winelab.demo import EXAMPLES, NOT_IN_DEMO, PLAN, REPO, Step
-from winelab.servers import mlflow_free_env
 
 FLOOR_CODE = "import mlflow, mlflow.sklearn, sklearn, pandas"
 TARGET_MEDIAN_RATIO = 1.5
@@ -67,13 +66,10 @@ def discover() -> list[str]:
 
 
 def clean_env(uri: str | None = None) -> dict[str, str]:
-    """No MLflow settings but the store; the scripts' data is the verified local copy (as in the demo)."""
-    from winelab.data import cached_path
-    from winelab.demo import FAIL_FAST
+    """The environment the demo gives a script (``winelab.demo.script_env``), against store ``uri``."""
+    from winelab.demo import script_env
 
-    env = mlflow_free_env(**({"MLFLOW_TRACKING_URI": uri} if uri else {}), **FAIL_FAST)
-    env.setdefault("WINE_QUALITY_CSV", str(cached_path()))
-    return env
+    return script_env(uri)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -165,12 +161,10 @@ def import_cpu(times: int = 3) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="winelab-floor-") as folder:
         for _ in range(times):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            completed = subprocess.run(
-                [sys.executable, "-c", BUDGET_CODE], cwd=folder, env=clean_env(), capture_output=True
-            )
+            _, completed = timed([sys.executable, "-c", BUDGET_CODE], Path(folder), clean_env())
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if completed.returncode:
-                sys.exit(f"error: the budget's import failed: {completed.stderr.decode()[-500:]}")
+                sys.exit(f"error: the budget's import failed: {tail(completed)}")
             samples.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     return samples
 

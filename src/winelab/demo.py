@@ -201,6 +201,16 @@ def run_step(step: Step, store: Path, env: dict[str, str]) -> tuple[bool, float,
     return completed.returncode == 0, seconds, tail
 
 
+def script_env(uri: str | None = None) -> dict[str, str]:
+    """What every script the demo (or ``make bench``) runs gets: no MLflow settings of the caller's but
+    the store's ``uri``, :data:`FAIL_FAST`, and the verified local CSV as ``--data``'s default."""
+    from winelab.data import fetch
+
+    env = mlflow_free_env(**({"MLFLOW_TRACKING_URI": uri} if uri else {}), **FAIL_FAST)
+    env.setdefault("WINE_QUALITY_CSV", str(fetch()))
+    return env
+
+
 def chapter_tags(chapter: str) -> dict[str, str]:
     """``{"chapter": "01_tracking", "guide_section": "3. Tracking"}``."""
     return {"chapter": chapter, "guide_section": GUIDE_SECTIONS[chapter]}
@@ -263,10 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(store)
     store.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{store / 'mlflow.db'}"
-    from winelab.data import fetch
-
-    env = mlflow_free_env(MLFLOW_TRACKING_URI=uri, **FAIL_FAST)
-    env.setdefault("WINE_QUALITY_CSV", str(fetch()))  # the scripts' --data default
+    env = script_env(uri)
 
     print(f"Running {len(steps)} scripts into {uri}\n")
     results = []
