@@ -40,11 +40,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# Debian packages the server chapters (12-15) need: PostgreSQL for the remote
-# backend store, Chromium for the UI test. Needs root (CI runs as root).
+# Debian packages the server chapters (12-15) and chapter 21 need: PostgreSQL for the remote
+# backend store, Chromium for the UI test, Java 17 for Spark. Needs root (CI runs as root).
 system-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql chromium openjdk-17-jre-headless
 
 # Download and verify the wine data once (a no-op when the cache is good). The scripts read it
 # through their --data option's default, $$WINE_QUALITY_CSV (the demo and the tests set it).
