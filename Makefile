@@ -53,7 +53,7 @@ data: setup
 	&& echo '  scripts read it once you: export WINE_QUALITY_CSV="$$(python -m winelab where)"'
 
 demo: data
-	$(BIN)/python -m winelab.demo $(DEMO_ARGS)
+	$(BIN)/python -m tools.demo $(DEMO_ARGS)
 
 # Browse what make demo recorded: the MLflow UI on the demo store, on 127.0.0.1 only.
 UI_PORT ?= 5000
@@ -67,18 +67,18 @@ ui: setup
 
 # The pictures of the UI in docs/teaching.md (docs/screenshots/), from the demo store, in headless Chromium.
 screenshots: setup
-	$(BIN)/python -m winelab.screenshots --store demo-store --out docs/screenshots
+	$(BIN)/python -m tools.screenshots --store demo-store --out docs/screenshots
 
 test: data
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Time every script against the import floor, then the test suite (docs/testing.md).
 bench: data
-	$(BIN)/python -m winelab.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 # The suite on the newest release of every dependency, in its own .venv-newest (rebuilt each time).
 test-newest: data
-	$(BIN)/python -m winelab.newest -- $(PYTEST_ARGS)
+	$(BIN)/python -m tools.newest -- $(PYTEST_ARGS)
 
 # The chapter 01-06 tests on each Python of PYTHONS (default: the lowest and highest
 # supported; .venv's Python is make test's), each in its own $(VENV)-pyX.Y built with uv
@@ -129,12 +129,12 @@ test-pythons: data
 	printf "test-pythons:\n$$summary"; exit $$failed
 
 lint: setup
-	$(BIN)/ruff check src examples tests
-	$(BIN)/ruff format --check src examples tests
+	$(BIN)/ruff check src tools examples tests
+	$(BIN)/ruff format --check src tools examples tests
 
 format: setup
-	$(BIN)/ruff format src examples tests
-	$(BIN)/ruff check --fix src examples tests
+	$(BIN)/ruff format src tools examples tests
+	$(BIN)/ruff check --fix src tools examples tests
 
 # Re-pin requirements.txt after editing requirements.in: one universal lock for Python
 # $(PY_MIN) and newer (environment markers where a pin differs by Python), keeping the

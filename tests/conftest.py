@@ -1,26 +1,23 @@
-"""Test harness: run example scripts as a learner does, then read back what MLflow stored.
+"""The fixtures a chapter's test asks for: the runner, the stores, ``run_script``.
 
 Every test gets its own working folder and store, so the suite runs in parallel
-(``pytest -n auto``). Scripts run through one runner (tests/runner.py): each
-script once per session as a real ``python path/to/script.py`` process, its
-other runs forked from a warm interpreter, all with the same checks.
+(``pytest -n auto``). ``run_script`` runs an example as a learner does (each script once
+per session as a real ``python path/to/script.py`` process, its other runs forked from a
+warm interpreter: tests/_suite/README.md); the test then reads back what MLflow stored
+(tests/harness.py) and compares it with what tests/reference.py computes on its own.
 
-The session also checks two things about itself, in the controlling process:
-that every script under examples/ had a successful real run (when the whole
-suite ran), and that the suite left nothing behind in the repository.
+Loaded from here: the services a test can ask for (tests/services.py: tracking servers,
+the model server, the PostgreSQL + S3 stack, the auth server, the AWS stand-in, a browser,
+a taken port), and the suite's engine (tests/_suite/: the session's own checks and the
+scheduler).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
-import signal
 import sqlite3
-import tempfile
 import uuid
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,180 +25,21 @@ import pytest
 # This process too (its MlflowClient and model loads): set before anything imports MLflow.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-import runner as runner_module  # noqa: E402
-from harness import EXAMPLES, LAUNCHERS, REPO, Store, make_store
-from runner import SUITE_DIR_ENV, Runner, read_ledger, run_script_in  # noqa: E402
+from _suite import runner as runner_module  # noqa: E402
+from _suite.runner import SUITE_DIR_ENV, Runner, run_script_in  # noqa: E402
+from harness import Store, make_store  # noqa: E402
 
-# Left alone by the tree check: caches and the virtual environments the Makefile builds.
-NOT_CHECKED = ("__pycache__", ".pytest_cache", ".ruff_cache")
-ENVIRONMENTS = (".venv",)
-
-
-# --- The session: its shared folder, the tree check and the real-run check -------------------
-
-
-def tree_state() -> dict[str, tuple]:
-    """Every file git does not track (ignored ones too) with its size and mtime, and the tracked changes."""
-    import subprocess
-
-    listed = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=all"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    state: dict[str, tuple] = {}
-    for entry in filter(None, listed.split("\0")):
-        code, path = entry[:2], entry[3:]
-        top = path.split("/", 1)[0]
-        if top.startswith(ENVIRONMENTS) or any(part in NOT_CHECKED for part in path.split("/")):
-            continue
-        full = REPO / path
-        if code in ("??", "!!"):
-            files = [full] if not full.is_dir() else [p for p in full.rglob("*") if not p.is_dir()]
-            for file in files:
-                relative = file.relative_to(REPO).as_posix()
-                if any(part in NOT_CHECKED for part in relative.split("/")):
-                    continue
-                stat = file.lstat()
-                state[relative] = ("untracked", stat.st_size, stat.st_mtime_ns)
-        else:
-            stat = full.lstat() if full.exists() else None
-            state[path] = (code, stat and stat.st_size, stat and stat.st_mtime_ns)
-    return state
-
-
-def is_controller(config) -> bool:
-    return not hasattr(config, "workerinput")
-
-
-def pytest_configure(config):
-    # Scripts run as from a terminal, where Ctrl-C works. A shell without job control starts
-    # background commands (`make test &`) with SIGINT ignored, and every process inherits
-    # that: Python then installs no KeyboardInterrupt handler, and the Ctrl-C tests fail.
-    # A handler (unlike "ignore") is reset to the default in every program this one starts.
-    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if is_controller(config):
-        suite_dir = Path(tempfile.mkdtemp(prefix="winelab-suite-"))
-        os.environ[SUITE_DIR_ENV] = str(suite_dir)  # the xdist workers start after this and inherit it
-        config.stash[SUITE] = (suite_dir, tree_state())
-
-
-SUITE = pytest.StashKey[tuple]()
-
-
-def whole_suite(config) -> bool:
-    """True when this session ran every test: no selection by path, keyword, mark or last failure."""
-    testpaths = {str(REPO / path) for path in config.getini("testpaths")}
-    chosen = {str(Path(arg.split("::")[0]).resolve()) for arg in config.args}
-    return (
-        chosen <= testpaths | {str(REPO)}
-        and not config.getoption("keyword")
-        and not config.getoption("markexpr")
-        and not config.getoption("lf", default=False)
-        and not config.getoption("deselect", default=None)
-    )
-
-
-def pytest_sessionfinish(session, exitstatus):
-    config = session.config
-    if not is_controller(config) or SUITE not in config.stash:
-        return
-    suite_dir, before = config.stash[SUITE]
-    problems = []
-
-    ledger = read_ledger(suite_dir)
-    if whole_suite(config) and exitstatus != pytest.ExitCode.INTERRUPTED:
-        scripts = sorted(p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.glob("*/*.py") if p.name[0] != "_")
-        real_ok = {entry["script"] for entry in ledger if entry["mode"] == "real" and entry["exit"] == 0}
-        missing = [script for script in scripts if script not in real_ok]
-        if missing:
-            problems.append(f"no successful real `python script.py` run of: {', '.join(missing)}")
-        # A lesson script's real run must be its standalone one: copied out, without winelab.
-        standalone_ok = {entry["script"] for entry in ledger if entry["why"] == "standalone" and entry["exit"] == 0}
-        not_copied = [script for script in scripts if script not in LAUNCHERS and script not in standalone_ok]
-        if not_copied:
-            problems.append(f"no successful standalone run (copied, no winelab) of: {', '.join(not_copied)}")
-
-    after = tree_state()
-    leaked = sorted(path for path, state in after.items() if before.get(path) != state)
-    if leaked:
-        problems.append(f"the suite left files in the repository: {', '.join(leaked[:20])}")
-
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and ledger:
-        reasons = Counter(entry["why"].split(" ")[0] for entry in ledger if entry["mode"] == "real")
-        real = sum(reasons.values())
-        why = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
-        reporter.write("\n")
-        reporter.write_line(f"script runs: {real} real processes ({why}), {len(ledger) - real} warm (forked)")
-    for problem in problems:
-        if reporter is not None:
-            reporter.write_line(f"SUITE CHECK FAILED: {problem}", red=True)
-    if problems and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    shutil.rmtree(suite_dir, ignore_errors=True)
-
-
-def shared_setup_group(item) -> str | None:
-    """The group of a test that uses a module-scoped fixture: its module, plus that fixture's params.
-
-    A module-scoped fixture (a served model, a remote stack, a script run shared by several
-    tests) runs once per worker that needs it, so its tests belong on one worker. Tests of the
-    same module on different stores (``module_store``'s params) form different groups, and
-    still spread over the workers.
-    """
-    fixtureinfo = getattr(item, "_fixtureinfo", None)
-    if fixtureinfo is None:
-        return None
-    shared = sorted(name for name, defs in fixtureinfo.name2fixturedefs.items() if defs and defs[-1].scope == "module")
-    if not shared:
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return "-".join([item.module.__name__, *(str(params[name]) for name in shared if name in params)])
-
-
-def pytest_collection_modifyitems(config, items):
-    """Each xdist worker writes down the groups of what it collected, for the scheduler below."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and os.environ.get(SUITE_DIR_ENV):
-        groups = {item.nodeid: group for item in items if (group := shared_setup_group(item))}
-        (Path(os.environ[SUITE_DIR_ENV]) / f"groups-{worker}.json").write_text(json.dumps(groups))
-
-
-def pytest_xdist_make_scheduler(config, log):
-    """xdist's ``load`` scheduling, but the tests of one shared-setup group go to one worker.
-
-    (xdist's own ``--dist loadgroup`` marks do not reach its scheduler with pytest 9.)
-    Groups are handed out first, largest first; every other test is a unit of its own.
-    """
-    if config.getvalue("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    suite_dir = Path(os.environ[SUITE_DIR_ENV])
-
-    class SharedSetupScheduling(LoadScopeScheduling):
-        groups: dict[str, str] | None = None
-
-        def _split_scope(self, nodeid: str) -> str:
-            if self.groups is None:  # called once every worker has collected (and written its groups)
-                self.groups = {}
-                for path in suite_dir.glob("groups-*.json"):
-                    self.groups.update(json.loads(path.read_text()))
-            return self.groups.get(nodeid, nodeid)
-
-    return SharedSetupScheduling(config, log)
+pytest_plugins = ("_suite.session", "_suite.scheduler", "services")
 
 
 # --- Running scripts --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session", autouse=True)
-def runner(tmp_path_factory):
-    """This worker's runner (tests/runner.py): real or warm, with the checks every run gets."""
-    the_runner = Runner(tmp_path_factory.mktemp("runner"), Path(os.environ[SUITE_DIR_ENV]))  # pytest_configure's
+def runner(tmp_path_factory, pytestconfig):
+    """This worker's runner (tests/_suite/runner.py): real or warm, with the checks every run gets."""
+    suite_dir = Path(os.environ[SUITE_DIR_ENV])  # made by _suite/session.py's pytest_configure
+    the_runner = Runner(tmp_path_factory.mktemp("runner"), suite_dir, warm_runs=not pytestconfig.getoption("no_warm"))
     runner_module.CURRENT = the_runner
     yield the_runner
     runner_module.CURRENT = None
@@ -239,20 +77,6 @@ def activate(store: Store, monkeypatch) -> Store:
     for key, value in store.env.items():
         monkeypatch.setenv(key, value)
     return store
-
-
-@pytest.fixture(scope="session")
-def worker_server(tmp_path_factory, migrated_db):
-    """One tracking server per test worker (SQLite, proxied artifacts), started on first use.
-
-    Tests share it and keep apart by experiment names (``Store.name``), never by restarting it.
-    """
-    from servers_fixtures import mlflow_server
-
-    root = tmp_path_factory.mktemp("worker-server")
-    shutil.copyfile(migrated_db, root / "mlflow.db")  # skips the schema migration at startup
-    with mlflow_server(root) as service:
-        yield service, root
 
 
 @pytest.fixture
@@ -295,7 +119,7 @@ def file_store(tmp_path, migrated_db, monkeypatch) -> Store:
 
 
 # The store a test asks for is the one run_script points the script at.
-STORE_FIXTURES = ("any_store", "file_store", "store")
+STORE_FIXTURES = ("tracking_server_store", "any_store", "file_store", "store")
 
 
 @pytest.fixture

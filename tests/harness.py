@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from winelab.demo import FAIL_FAST
+from winelab.servers import FAIL_FAST
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -208,7 +208,7 @@ print(json.dumps([float(value) for value in model.predict(rows)]))
 def predict_fresh(store: Store, model_uri: str, n: int = 5) -> list[float]:
     """Load ``model_uri`` from ``store`` in a fresh Python process and predict the first ``n`` wines."""
     import reference
-    import runner
+    from _suite import runner
 
     env = clean_env(MLFLOW_TRACKING_URI=store.uri, **store.env)
     args = [model_uri, str(reference.csv_path()), json.dumps(reference.FEATURES), str(n)]

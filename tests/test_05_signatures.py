@@ -14,7 +14,7 @@ from pathlib import Path
 import mlflow
 import pytest
 import reference
-import runner
+from _suite import runner
 from harness import Result, Store, assert_rejected, expected_metrics, predict_fresh, read_mlmodel, signature_inputs
 
 MANUAL = "05_signatures/manual_signature.py"

@@ -16,8 +16,8 @@ import mlflow
 import pandas as pd
 import pytest
 import reference
-import runner
 import yaml
+from _suite import runner
 from harness import (
     EXAMPLES,
     Result,

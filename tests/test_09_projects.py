@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import reference
-import runner
+from _suite import runner
 from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
 
 RUN_PROJECT = "09_projects/run_project.py"
@@ -35,7 +35,7 @@ def assert_project_run(run, entry_point: str) -> None:
     assert tags["mlflow.project.entryPoint"] == entry_point
     assert tags["mlflow.source.type"] == "PROJECT"
     # In a git checkout MLflow names the repository and the project's folder in it, with the commit;
-    # a copied chapter (the standalone run, tests/runner.py) is a plain folder.
+    # a copied chapter (the standalone run, tests/_suite/runner.py) is a plain folder.
     assert re.search(r"[#/]examples/09_projects/wine_project$", tags["mlflow.source.name"]), tags
     if "#" in tags["mlflow.source.name"]:
         assert re.fullmatch(r"[0-9a-f]{40}", tags["mlflow.source.git.commit"])

@@ -13,7 +13,7 @@ import mlflow.pyfunc
 import pandas as pd
 import pytest
 import reference
-import runner
+from _suite import runner
 from harness import EXAMPLES, assert_rejected, clean_env, expected_metrics
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
@@ -147,7 +147,7 @@ def test_gc_store_is_the_tracking_uri_and_gc_refuses_without_one(store, tmp_path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
-    def gc(*args, **env):  # `mlflow gc ...`, forked from the warm interpreter (tests/runner.py)
+    def gc(*args, **env):  # `mlflow gc ...`, forked from the warm interpreter (tests/_suite/runner.py)
         command = ["-c", "from mlflow.cli import cli; cli(prog_name='mlflow')", "gc", *args, "--run-ids", deleted]
         return runner.current().run(command, cwd=elsewhere, env=clean_env(**env), ok=None)
 

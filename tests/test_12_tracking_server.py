@@ -1,8 +1,9 @@
 """examples/12_tracking_server: a local tracking server, the quickstart, the four scenarios, the UI.
 
-The module's tracking server is the chapter's own ``server.py`` (``tracking_server``),
-stopped at the end with a plain ``kill``; tests that use it get it as their
-``store``, so ``run_script`` points ``MLFLOW_TRACKING_URI`` at it.
+The module's tracking server is the chapter's own ``server.py`` (``tracking_server``,
+tests/services.py), stopped at the end with a plain ``kill``; tests that run scripts
+against it ask for ``tracking_server_store``, so ``run_script`` points
+``MLFLOW_TRACKING_URI`` at it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import pytest
 import requests
-import runner
-import servers_fixtures
+from _suite import runner
 from harness import assert_rejected, clean_env, expected_metrics, script_path
-from servers_fixtures import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
+from services import SERVER_READY, assert_gone, assert_port_refused, kill_leftovers, start_script, stop_script
 
 from winelab.errors import UserError
 from winelab.servers import background, free_port
@@ -29,13 +29,6 @@ QUICKSTART = "12_tracking_server/quickstart_iris.py"
 SCENARIOS = "12_tracking_server/four_scenarios.py"
 CHAPTER_01 = "01_tracking/basic_regression_mlflow.py"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "examples" / "12_tracking_server" / "ui_screenshot.png"
-
-# Fixtures from servers_fixtures: the module's server.py, a `store` that is that server, a browser page,
-# and a port held by another program.
-tracking_server = servers_fixtures.tracking_server
-store = servers_fixtures.store
-browser_page = servers_fixtures.browser_page
-taken_port = servers_fixtures.taken_port
 
 READY = re.compile(SERVER_READY)
 
@@ -68,11 +61,11 @@ def iris_expectations(test_size: float = 0.2, seed: int = 42):
 # the quickstart and chapter 01 against the server
 
 
-def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run_script, monkeypatch):
+def test_quickstart_registers_a_version_and_predicts(tracking_server, tracking_server_store, run_script, monkeypatch):
     result = run_script(QUICKSTART, "--experiment-name", "quickstart-test", "--model-name", "qs-iris")
     test_x, expected_predictions, accuracy = iris_expectations()
 
-    [run] = store.runs("quickstart-test")
+    [run] = tracking_server_store.runs("quickstart-test")
     assert run.data.params == {"solver": "lbfgs", "max_iter": "1000", "random_state": "8888"}
     assert run.data.metrics["accuracy"] == pytest.approx(accuracy, rel=1e-12)
     assert run.data.tags["Training Info"] == "Basic LR model for iris data"
@@ -101,7 +94,7 @@ def test_quickstart_registers_a_version_and_predicts(tracking_server, store, run
     assert list(served) == list(expected_predictions)
 
 
-def test_chapter_01_runs_unchanged_against_the_server(tracking_server, store, run_script):
+def test_chapter_01_runs_unchanged_against_the_server(tracking_server, tracking_server_store, run_script):
     result = run_script(CHAPTER_01, "--experiment-name", "ch01-on-server", "--alpha", "0.4", "--l1-ratio", "0.2")
     assert f"tracking URI: {tracking_server.url}" in result.stdout
 
@@ -130,12 +123,14 @@ def test_chapter_01_runs_unchanged_against_the_server(tracking_server, store, ru
     assert folder.is_relative_to(tracking_server.artifacts)
     assert {"MLmodel", "input_example.json", "requirements.txt"} <= {path.name for path in folder.iterdir()}
     # ... and nothing was written next to the client.
-    assert list(store.workdir.iterdir()) == []
+    assert list(tracking_server_store.workdir.iterdir()) == []
 
 
-def test_ui_shows_the_experiment_and_its_run(tracking_server, store, run_script, browser_page, tmp_path):
+def test_ui_shows_the_experiment_and_its_run(
+    tracking_server, tracking_server_store, run_script, browser_page, tmp_path
+):
     run_script(CHAPTER_01, "--experiment-name", "ui-check", "--alpha", "0.5", "--l1-ratio", "0.1")
-    [run] = store.runs("ui-check")
+    [run] = tracking_server_store.runs("ui-check")
     experiment_id = run.info.experiment_id
 
     page = browser_page

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 import reference
 import requests
-import runner
-import servers_fixtures
+from _suite import runner
+from _suite.runner import run_script_in
 from harness import Store, assert_rejected, clean_env
-from runner import run_script_in
-from servers_fixtures import assert_gone, assert_port_refused, kill_leftovers, port_closed, start_script, stop_script
+from services import assert_gone, assert_port_refused, kill_leftovers, port_closed, start_script, stop_script
 
 from winelab.servers import free_port
 
@@ -43,9 +42,6 @@ with mlflow.start_run():
     mlflow.sklearn.log_model(model, name="wine_model", input_example=train_x.head(2),
                              registered_model_name=sys.argv[1], pip_requirements=["scikit-learn"])
 """
-
-
-taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
 
 
 @dataclass

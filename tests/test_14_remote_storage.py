@@ -11,21 +11,14 @@ from pathlib import Path
 
 import pytest
 import reference
-import remote_fixtures
 import requests
-import servers_fixtures
 from harness import Store as HarnessStore
 from harness import expected_metrics, predict_fresh, script_path
 from reference import FEATURES
-from remote_fixtures import parse_exports, run_against
-from servers_fixtures import assert_port_refused, port_closed
+from services import assert_port_refused, parse_exports, port_closed, run_against
 
 from winelab.remote import Settings, Stack, server_command, stop_stack
 from winelab.servers import free_port
-
-proxied_stack = remote_fixtures.proxied_stack  # a module-scoped fixture: one stack for this module
-postgres = remote_fixtures.postgres  # skips (fails under CI) where PostgreSQL is missing
-taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
 
 STACK = "14_remote_storage/stack.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"

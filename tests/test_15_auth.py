@@ -9,19 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import remote_fixtures
 import requests
-import servers_fixtures
 from harness import expected_metrics, script_path
-from remote_fixtures import ADMIN, AUTH_READY, run_against
-from servers_fixtures import assert_gone, assert_port_refused, port_closed
+from services import ADMIN, AUTH_READY, assert_gone, assert_port_refused, port_closed, run_against
 
 WALKTHROUGH = "15_auth/users_and_permissions.py"
 SERVER = "15_auth/auth_server.py"
 TRACKED = "01_tracking/basic_regression_mlflow.py"
-
-basic_auth_server = remote_fixtures.basic_auth_server  # module-scoped: one server for this module
-taken_port = servers_fixtures.taken_port  # a port held by another program (two kinds)
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import reference
 import yaml
+from _suite.runner import run_script_in
 from harness import EXAMPLES, make_store, predict_fresh
-from runner import run_script_in
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler

@@ -32,10 +32,10 @@ import mlflow.artifacts
 import mlflow.pyfunc
 import pytest
 import reference
-import runner
 import yaml
+from _suite import runner
 from harness import Result, Store, assert_rejected, clean_env, make_store, script_path
-from remote_fixtures import port_closed
+from services import port_closed
 
 from winelab.servers import free_port
 

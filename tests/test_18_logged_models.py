@@ -17,7 +17,7 @@ import mlflow.sklearn
 import numpy as np
 import pytest
 import reference
-import runner
+from _suite import runner
 from harness import Store, make_store, read_mlmodel, signature_inputs
 from mlflow.entities import LoggedModelStatus
 from sklearn.linear_model import ElasticNet

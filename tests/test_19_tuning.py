@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import reference
-import runner
+from _suite import runner
 from harness import Result, Store, assert_rejected, expected_metrics, make_store
 from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold

@@ -20,11 +20,11 @@ from types import SimpleNamespace
 
 import mlflow.artifacts
 import pytest
+from _suite.runner import run_script_in
 from harness import EXAMPLES, make_store
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
-from runner import run_script_in
 
 MIGRATE = "20_migration/migrate_store.py"
 WHERE = "20_migration/where_are_my_runs.py"

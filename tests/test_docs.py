@@ -4,7 +4,7 @@ One test per README (root, data/, every chapter) and per page of docs/, found by
 with the file's path as the test id. In each:
 
 - every ``python examples/...`` command names an existing script, and every ``--option`` it
-  uses is in that script's parser (read once per session by ``tests/introspection.py``,
+  uses is in that script's parser (read once per session by ``tests/_suite/introspection.py``,
   which runs every script up to its argument parsing, all in one process);
 - every file the README names (a relative link, or a path in backticks) exists;
 - every ``make`` target it names is in the Makefile.
@@ -21,20 +21,27 @@ import inspect
 import re
 from pathlib import Path
 
-import introspection
 import pytest
+from _suite import introspection
 from harness import EXAMPLES, REPO
 
 DOCS = REPO / "docs"
-READMES = sorted([REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md"), *DOCS.glob("*.md")])
+CONTRIBUTING = REPO / "CONTRIBUTING.md"
+SUITE_README = REPO / "tests" / "_suite" / "README.md"
+READMES = sorted(
+    [REPO / "README.md", REPO / "data" / "README.md", *EXAMPLES.glob("*/README.md"), *DOCS.glob("*.md")]
+    + [CONTRIBUTING, SUITE_README]
+)
 README_MAX_LINES = 100
+# pages a newcomer reads whole: their length is part of the promise
+SHORT_PAGES = {CONTRIBUTING: 80, SUITE_README: 60}
 
 # `python examples/x/y.py --a 1 --b` up to the end of the command (a backtick, a comment, a pipe...).
 COMMAND = re.compile(r"(?<![\w/.-])(?:python3?|\S*/bin/python)\s+(examples/[\w./-]+\.py)([^\n`|#;&<>]*)")
 MAKE = re.compile(r"(?:^|`|\$ |sudo |&& )\s*make\s+([a-z][\w-]*)", re.MULTILINE)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
-PLACEHOLDER = re.compile(r"[<>*{}$…]|\.\.\.|\bNN\b|^~|^/|://")
+PLACEHOLDER = re.compile(r"[<>*{}$…]|\.\.\.|\bNN\b|NN_topic|^~|^/|://")
 SOURCE_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".ini", ".toml", ".cfg", ".txt", ".json")
 
 
@@ -76,9 +83,16 @@ def named_files(readme: Path, text: str) -> set[str]:
             if "/" not in token:
                 if token.endswith(".py"):  # a script or helper of this course
                     names.add(token)
-            elif first in {"examples", "src", "tests", "data", ".ci", "winelab", "mlflow"} | folder_entries and (
-                token.endswith(("/", *SOURCE_SUFFIXES)) or "." not in Path(token).name
-            ):
+            elif first in {
+                "examples",
+                "src",
+                "tools",
+                "tests",
+                "data",
+                ".ci",
+                "winelab",
+                "mlflow",
+            } | folder_entries and (token.endswith(("/", *SOURCE_SUFFIXES)) or "." not in Path(token).name):
                 names.add(token)  # a path into this repository, or into MLflow's source
     return names
 
@@ -172,6 +186,12 @@ def test_readme_is_a_front_door_of_at_most_100_lines():
 
 
 CURRENT_MLFLOW = re.compile(r"current pin,\s+\*\*MLflow (\d+\.\d+\.\d+)\*\*")
+
+
+@pytest.mark.parametrize("page", sorted(SHORT_PAGES), ids=readme_id)
+def test_contributing_and_the_suite_readme_stay_short(page):
+    lines = page.read_text().splitlines()
+    assert len(lines) <= SHORT_PAGES[page], f"{readme_id(page)} has {len(lines)} lines; keep it to {SHORT_PAGES[page]}"
 
 
 def test_the_mlflow_version_the_docs_call_current_is_installed():

@@ -11,11 +11,11 @@ import ast
 import re
 from pathlib import Path
 
-import lesson_share
 import pytest
+from _suite import lesson_share
 from harness import EXAMPLES, REPO, clean_env
 
-from winelab.demo import NOT_IN_DEMO, PLAN
+from tools.demo import NOT_IN_DEMO, PLAN
 
 SCRIPTS = sorted(path for path in EXAMPLES.glob("*/*.py") if not path.name.startswith("_"))
 CHAPTERS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
@@ -43,7 +43,7 @@ def test_chapter_layout(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
 def test_chapter_tags_name_the_guide_section_the_readme_gives(chapter):
     """The ``guide_section`` tag the demo gives a chapter's experiments is the README's chapter table's column."""
-    from winelab.demo import GUIDE_SECTIONS
+    from tools.demo import GUIDE_SECTIONS
 
     rows = re.findall(r"^\| \[`(\d\d_\w+)`\]\([^)]*\) \| ([^|]+) \|", (REPO / "README.md").read_text(), re.M)
     readme = {folder: section.strip() for folder, section in rows}
@@ -69,7 +69,7 @@ def demoed_scripts() -> set[str]:
 @pytest.mark.parametrize("script", SCRIPTS, ids=relative)
 def test_script_is_in_the_demo(script):
     assert relative(script) in demoed_scripts() or NOT_IN_DEMO.get(relative(script)), (
-        f"add {relative(script)} to winelab.demo.PLAN (or to NOT_IN_DEMO with a reason)"
+        f"add {relative(script)} to tools.demo.PLAN (or to NOT_IN_DEMO with a reason)"
     )
 
 
@@ -100,7 +100,7 @@ def test_script_shape(script):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=relative)
 def test_script_help(script, tmp_path, runner):
-    # --help is not the script's work: it never claims the script's real run (see tests/runner.py).
+    # --help is not the script's work: it never claims the script's real run (see tests/_suite/runner.py).
     result = runner.run([str(script), "--help"], cwd=tmp_path, env=clean_env(), timeout=60, claim=False)
     title = ast.get_docstring(ast.parse(script.read_text())).splitlines()[0]
     assert title in result.stdout
@@ -129,11 +129,11 @@ def test_chapter_readme_has_the_common_shape(chapter):
 
 @pytest.mark.parametrize("script", lesson_share.lesson_scripts(), ids=relative)
 def test_lesson_script_is_mostly_lesson(script):
-    """Option parsing and error plumbing stay small beside the lesson (tests/lesson_share.py says how it counts)."""
+    """Option parsing and error plumbing stay small beside the lesson (_suite/lesson_share.py says how it counts)."""
     lesson, counted = lesson_share.measure(script)
     assert lesson / counted >= lesson_share.MINIMUM, (
         f"{relative(script)}: {lesson} of {counted} lines are the lesson ({lesson / counted:.0%}); "
-        f"python tests/lesson_share.py shows every script"
+        f"python tests/_suite/lesson_share.py shows every script"
     )
 
 
@@ -175,7 +175,7 @@ if __name__ == "__main__":
 
 def test_demo_tags_what_each_step_created(store):
     """The demo tags the experiments a step created with the step's chapter, and flags any it missed."""
-    from winelab import demo
+    from tools import demo
 
     client = store.client
     client.create_experiment("made_before")
@@ -191,7 +191,7 @@ def test_demo_tags_what_each_step_created(store):
 
 def test_demo_reads_no_store_that_does_not_exist(tmp_path):
     """Before the first step the demo store has no database: looking must not create one."""
-    from winelab import demo
+    from tools import demo
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert demo.experiment_ids(uri) == set()
@@ -201,7 +201,7 @@ def test_demo_reads_no_store_that_does_not_exist(tmp_path):
 
 def test_demo_leaves_the_default_experiment_untagged(store):
     """The first step that records creates the store, and its Default experiment: that is no chapter's."""
-    from winelab import demo
+    from tools import demo
 
     store.client.create_experiment("experiment_1")
     assert demo.tag_new_experiments(store.uri, "01_tracking", set()) == ["experiment_1"]

@@ -7,7 +7,7 @@ with a reason, and a stale declaration fails.
 
 The bad-option sweep covers every numeric (and choice) option of every script,
 found at collection time by introspecting each script's real ``argparse``
-parser (``tests/introspection.py``: one driver process per test session runs
+parser (``tests/_suite/introspection.py``: one driver process per test session runs
 each script up to its argument parsing). Each
 case then runs through the suite's runner like any other script run: forked
 from the warm interpreter, exactly as ``python script.py --opt value`` in its
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 import pytest
-import runner
+from _suite import runner
+from _suite.introspection import SCRIPTS, parsers
 from harness import EXAMPLES, Store, clean_env, expected_metrics, make_store, script_path
-from introspection import SCRIPTS, parsers
 
-from winelab.demo import PLAN
+from tools.demo import PLAN
 from winelab.servers import free_port
 
 TRACKED = "01_tracking/basic_regression_mlflow.py"
@@ -104,7 +104,7 @@ def test_parallel_processes_into_one_tracking_server(worker_server, tmp_path):
 # --- Ctrl-C in the middle of a run ------------------------------------------------------------
 
 # On PYTHONPATH, this folder's sitecustomize.py presses Ctrl-C inside log_model (see its docstring).
-CTRL_C_IN_LOG_MODEL = Path(__file__).parent / "probes" / "ctrl_c_in_save_model"
+CTRL_C_IN_LOG_MODEL = Path(__file__).parent / "_suite" / "probes" / "ctrl_c_in_save_model"
 
 
 def test_ctrl_c_inside_a_run_leaves_it_failed_not_running(store, run_script):

@@ -1,6 +1,6 @@
 """The warm runner stands in for a real process: what a script sees, and how it ends, are the same.
 
-Each check runs a probe script (tests/probes/) once as a real ``python probe.py``
+Each check runs a probe script (tests/_suite/probes/) once as a real ``python probe.py``
 process and once forked from the warm interpreter, and compares the two.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from harness import clean_env
 
-PROBES = Path(__file__).parent / "probes"
+PROBES = Path(__file__).parent / "_suite" / "probes"
 
 
 def both(runner, tmp_path, *args: str, env: dict | None = None):

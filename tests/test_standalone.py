@@ -8,7 +8,7 @@ requirements.txt alone (no ``pip install -e .``), run the scripts. Here:
   (a script that only starts and stops services) may also use the project's ``winelab``.
 - **they run copied**: each lesson script's real run of the session is its copy in a copy of
   examples/ outside the repository, run by an interpreter that has every installed package but
-  cannot import ``winelab``, with ``-s`` and without ``PYTHONPATH`` (tests/runner.py,
+  cannot import ``winelab``, with ``-s`` and without ``PYTHONPATH`` (tests/_suite/runner.py,
   ``Runner.standalone``). The chapter test that makes that run checks what it recorded, as for
   any run; conftest.py fails a full session in which a lesson script had no successful
   standalone run. The tests below check the arrangement itself.
@@ -78,7 +78,7 @@ def test_winelab_is_not_a_requirement(allowed_packages):
 
 # --- The copies, run -------------------------------------------------------------------------
 #
-# Every lesson script's real run of a session is a standalone one (tests/runner.py): the first
+# Every lesson script's real run of a session is a standalone one (tests/_suite/runner.py): the first
 # chapter test that runs it successfully runs its copy, outside the repository, with an
 # interpreter that cannot import winelab, and then checks what it recorded as usual. At the
 # end of a full session, conftest.py fails the suite if a lesson script had no successful

@@ -1,4 +1,4 @@
-"""The project's own plumbing: nothing a lesson script needs (they import only public packages).
+"""What the launchers and the test suite share: nothing a lesson script needs (they import only public packages).
 
 - ``winelab.data``: download and verify the wine CSV once (``make data``, ``python -m winelab``);
 - ``winelab.servers``: process control for the launchers that start services (a free port,
@@ -7,9 +7,10 @@
 - ``winelab.remote``: chapter 14's throwaway PostgreSQL + S3 + ``mlflow server``;
 - ``winelab.cli``: the launchers' options and ``run_example``, which turns a problem a learner
   can fix into one line on stderr and a non-zero exit;
-- ``winelab.demo``, ``winelab.bench``, ``winelab.newest``, ``winelab.screenshots``: run every
-  script (``make demo``, which also tags each chapter's experiments), time them, try the newest
-  MLflow, take the UI's pictures.
+- ``winelab.errors``: ``UserError``, a problem the learner can fix.
+
+The maintainers' commands (``make demo``, ``bench``, ``test-newest``, ``screenshots``) live
+in the repository's ``tools/`` package, not here.
 """
 
 from winelab.cli import run_example, server_parser

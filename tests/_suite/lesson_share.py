@@ -1,4 +1,4 @@
-"""How much of each lesson script is the lesson: ``python tests/lesson_share.py`` prints the table.
+"""How much of each lesson script is the lesson: ``python tests/_suite/lesson_share.py`` prints the table.
 
 Counted: every line of a script but blank lines, docstrings and import statements.
 Plumbing: the option parsing (each statement that builds the ``ArgumentParser``, adds an
@@ -16,7 +16,10 @@ import ast
 import sys
 from pathlib import Path
 
-from harness import EXAMPLES, LAUNCHERS  # launchers start services: not lessons in this sense
+if __name__ == "__main__":  # run as a file: harness.py sits one folder up, in tests/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import EXAMPLES, LAUNCHERS  # noqa: E402 (launchers start services: not lessons in this sense)
 
 MINIMUM = 0.60
 

@@ -1,13 +1,13 @@
 """Time every example script against the cost of just importing MLflow, then the test suite.
 
-    python -m winelab.bench                  # every script, then pytest -n auto
-    python -m winelab.bench --only 01 03     # some chapters
-    python -m winelab.bench --repeat 3       # median of 3 runs per script
-    python -m winelab.bench --no-suite       # skip the test suite
-    python -m winelab.bench --suite-only     # only the test suite: wall, CPU, the 10 slowest tests
+    python -m tools.bench                  # every script, then pytest -n auto
+    python -m tools.bench --only 01 03     # some chapters
+    python -m tools.bench --repeat 3       # median of 3 runs per script
+    python -m tools.bench --no-suite       # skip the test suite
+    python -m tools.bench --suite-only     # only the test suite: wall, CPU, the 10 slowest tests
 
 Each script runs as a learner runs it, ``python examples/NN_topic/x.py`` with the
-arguments its first step in ``winelab.demo.PLAN`` gives, in a fresh process, a
+arguments its first step in ``tools.demo.PLAN`` gives, in a fresh process, a
 fresh temporary working folder and a fresh copy of an already-migrated SQLite
 store (migrating a new store is a one-off cost, measured and shown separately).
 If a script fails on a fresh store because it reads what an earlier script of
@@ -40,7 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from winelab.demo import EXAMPLES, NOT_IN_DEMO, PLAN, REPO, Step
+from tools.demo import EXAMPLES, NOT_IN_DEMO, PLAN, REPO, Step
 
 FLOOR_CODE = "import mlflow, mlflow.sklearn, sklearn, pandas"
 TARGET_MEDIAN_RATIO = 1.5
@@ -66,8 +66,8 @@ def discover() -> list[str]:
 
 
 def clean_env(uri: str | None = None) -> dict[str, str]:
-    """The environment the demo gives a script (``winelab.demo.script_env``), against store ``uri``."""
-    from winelab.demo import script_env
+    """The environment the demo gives a script (``tools.demo.script_env``), against store ``uri``."""
+    from tools.demo import script_env
 
     return script_env(uri)
 
@@ -239,19 +239,27 @@ class CpuSampler(threading.Thread):
         by_pid = {pid: entry for (pid, _), entry in self.seen.items()}
         examples = str(EXAMPLES) + "/"
 
+        def script_of(words: list[str]) -> str | None:
+            """The examples/ script a command line runs: from the repository, or a standalone copy."""
+            for word in words[1:3]:
+                if word.startswith(examples):
+                    return word.removeprefix(examples)
+                if word.endswith(".py") and "/examples/" in word and not word.startswith(str(REPO)):
+                    return word.rsplit("/examples/", 1)[1]  # the standalone copy outside the repository
+            return None
+
         def is_script(entry):
-            words = entry["cmd"].split()
-            return len(words) > 1 and words[1].startswith(examples) or "tests/warm.py" in entry["cmd"]
+            return script_of(entry["cmd"].split()) is not None or WARM in entry["cmd"]
 
         result: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
         for entry in by_pid.values():
             cmd, parent = entry["cmd"], by_pid.get(entry["ppid"])
             words = cmd.split()
-            if "tests/warm.py" in cmd:
-                forked = parent is not None and "tests/warm.py" in parent["cmd"]
+            if WARM in cmd:
+                forked = parent is not None and WARM in parent["cmd"]
                 kind, name = ("warm script runs (forked)", "script") if forked else ("pytest", "warm interpreter")
-            elif len(words) > 1 and words[1].startswith(examples):
-                kind, name = "real script runs", words[1].removeprefix(examples)
+            elif script_of(words) is not None:
+                kind, name = "real script runs", script_of(words)
             else:
                 ancestor, kind = parent, None
                 while ancestor is not None and kind is None:
@@ -266,6 +274,7 @@ class CpuSampler(threading.Thread):
         return result
 
 
+WARM = "tests/_suite/warm.py"  # the suite's warm interpreter and the children it forks
 MARKERS = (("loky", "joblib loky worker"), ("uvicorn", "uvicorn (a server's worker)"), ("exec(eval", "xdist worker"))
 
 
@@ -324,7 +333,7 @@ def time_scripts(scripts: list[str], repeat: int) -> int:
         print(f"migrating an empty SQLite store costs {migration:.2f} s; each run below gets a copy of a migrated one")
         print(
             f"each script: a fresh process, a fresh temporary working folder, a fresh SQLite store; "
-            f"args from winelab.demo.PLAN; median of {repeat} run(s)\n"
+            f"args from tools.demo.PLAN; median of {repeat} run(s)\n"
         )
 
         timings = []
@@ -335,7 +344,7 @@ def time_scripts(scripts: list[str], repeat: int) -> int:
             if not steps:
                 host = next((step.script for step in PLAN if any(arg.endswith(script) for arg in step.args)), None)
                 reason = NOT_IN_DEMO.get(script) or (
-                    f"timed inside {host}, which runs it" if host else "not in winelab.demo.PLAN yet"
+                    f"timed inside {host}, which runs it" if host else "not in tools.demo.PLAN yet"
                 )
                 timing = Timing(script, (), note=f"skipped: {reason}")
             else:
@@ -377,7 +386,7 @@ def time_scripts(scripts: list[str], repeat: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m winelab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", nargs="+", metavar="NN", help="chapter numbers to time, e.g. 01 03")
     parser.add_argument("--repeat", type=int, default=1, help="runs per script, the median counts (default: 1)")
@@ -415,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             f'  budget: {ratio:.0f}x the CPU of one cold `python -c "{BUDGET_CODE}"` ({floor:.2f} s, median of '
             f"{len(imports)}: {min(imports):.2f}-{max(imports):.2f}); at most {BUDGET}x: {verdict}; goal {BUDGET_GOAL}x"
         )
-        print("\n".join(f"  {line}" for line in lines if line.startswith("script runs:")))
+        print("\n".join(f"  {line}" for line in lines if line.startswith(("script runs:", "FAILED", "ERROR"))))
         if sampler is not None:
             print_cpu(sampler)
         slowest = slowest_tests(lines)

@@ -6,7 +6,7 @@ folder that ``.gitignore`` would let into ``git status``.
 
 *Real*: ``python path/to/script.py args`` in a new process, as a learner runs it.
 *Warm*: the same argv, working folder, environment, ``sys.path[0]``, stdin and
-output files, but forked from ``tests/warm.py``, which imported MLflow,
+output files, but forked from ``tests/_suite/warm.py``, which imported MLflow,
 scikit-learn and pandas once (see its docstring). That saves the 2-4 s of
 imports each script spends before doing any work.
 
@@ -67,7 +67,7 @@ def startup_settings(env: dict[str, str]) -> dict[str, str]:
 
 
 class WarmInterpreter:
-    """``tests/warm.py`` running in the background: forks a child per request."""
+    """``tests/_suite/warm.py`` running in the background: forks a child per request."""
 
     def __init__(self, log: Path, env: dict[str, str]):
         self.env = env
@@ -194,6 +194,7 @@ class Runner:
 
     scratch: Path  # this worker's folder for output files and the warm interpreter's log
     suite_dir: Path  # shared by all workers of the session: claims and ledger
+    warm_runs: bool = True  # False (pytest --no-warm): every run a real process, to compare
 
     def __post_init__(self):
         # The warm interpreter's environment: the session's, as it was when the runner was made
@@ -228,6 +229,8 @@ class Runner:
         if ours != base:
             changed = sorted(key for key in ours.keys() | base.keys() if ours.get(key) != base.get(key))
             return "real", "start-up-settings " + ",".join(changed)
+        if not self.warm_runs:
+            return "real", "no-warm"
         return "warm", ""
 
     def standalone(self) -> tuple[str, Path]:

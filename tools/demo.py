@@ -1,8 +1,8 @@
 """Run every chapter's scripts in order into one local tracking store.
 
-    python -m winelab.demo                 # all chapters, into ./demo-store/ (wiped first)
-    python -m winelab.demo --only 01 03    # just some chapters
-    python -m winelab.demo --keep          # add to the existing store instead of wiping it
+    python -m tools.demo                 # all chapters, into ./demo-store/ (wiped first)
+    python -m tools.demo --only 01 03    # just some chapters
+    python -m tools.demo --keep          # add to the existing store instead of wiping it
 
 Each script runs as a learner would run it (``python examples/.../x.py``), with
 its working folder and ``MLFLOW_TRACKING_URI`` set to the demo store,
@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from winelab.servers import MLFLOW, mlflow_free_env
+from winelab.servers import FAIL_FAST, MLFLOW, mlflow_free_env
 
 # The guide section each chapter folder follows (the README's chapter table says the same:
 # tests/test_examples.py checks), for the experiment tags.
@@ -55,16 +55,7 @@ GUIDE_SECTIONS = {
     "20_migration": "beyond the guide: migrating (3. Tracking: mlruns, mlflow ui)",
 }
 
-# MLflow retries an unreachable server for minutes by default; with these documented
-# settings a dead server fails in seconds (the server chapters' READMEs show them too).
-FAIL_FAST = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
-}
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 DEFAULT_STORE = REPO / "demo-store"
 
@@ -256,7 +247,7 @@ def untagged_experiments(uri: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m winelab.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--store", type=Path, default=DEFAULT_STORE, help="folder of the demo store (default: %(default)s)"

@@ -1,6 +1,6 @@
 """Take the README's screenshots of the MLflow UI on the demo store, in headless Chromium.
 
-    python -m winelab.screenshots --store demo-store --out docs/screenshots   # make screenshots
+    python -m tools.screenshots --store demo-store --out docs/screenshots   # make screenshots
 
 Starts ``mlflow ui`` on the store (127.0.0.1, a free port), closes the MLflow
 Assistant side panel, and saves three PNGs (1400x800):
@@ -26,7 +26,7 @@ from winelab.cli import run_example
 from winelab.errors import UserError
 from winelab.servers import HOST, MLFLOW, NO_JOB_RUNNER, background, claim_port, stop_on_signals
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,8 +1,8 @@
 """Run the test suite against the newest versions of every dependency.
 
-    python -m winelab.newest                  # fresh .venv-newest, newest packages, pytest -n auto
-    python -m winelab.newest --reuse          # keep .venv-newest if it exists (only upgrade)
-    python -m winelab.newest -- tests/test_01_tracking.py -n 2    # pytest arguments after --
+    python -m tools.newest                  # fresh .venv-newest, newest packages, pytest -n auto
+    python -m tools.newest --reuse          # keep .venv-newest if it exists (only upgrade)
+    python -m tools.newest -- tests/test_01_tracking.py -n 2    # pytest arguments after --
 
 ``requirements.in`` is installed with every version specifier removed
 (``mlflow[auth]==3.17.2`` becomes ``mlflow[auth]``), so pip picks the newest
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from winelab.servers import mlflow_free_env
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO / ".venv-newest"
 # The packages whose versions matter most for the examples; the summary shows them.
 WATCHED = ("mlflow", "mlflow-skinny", "scikit-learn", "pandas", "numpy", "scipy", "skops", "pytest")
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         at = argv.index("--")
         argv, pytest_args = argv[:at], argv[at + 1 :]
     parser = argparse.ArgumentParser(
-        prog="python -m winelab.newest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.newest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="venv folder (default: %(default)s)")
     parser.add_argument("--reuse", action="store_true", help="upgrade an existing venv instead of rebuilding it")
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if not python.exists():
         if run([base_python(), "-m", "venv", str(venv)]).returncode:
             return 1
-    (venv / ".gitignore").write_text("# created by python -m winelab.newest\n*\n")
+    (venv / ".gitignore").write_text("# created by python -m tools.newest\n*\n")
 
     # requirements.in without version pins: pip resolves to the newest installable set
     names = unpinned(REPO / "requirements.in")

@@ -1,6 +1,6 @@
 """The warm runner: an interpreter that has imported the heavy libraries once, then forks per script run.
 
-Started by ``tests/runner.py`` as ``python tests/warm.py`` with a clean environment.
+Started by ``tests/_suite/runner.py`` as ``python tests/_suite/warm.py`` with a clean environment.
 It imports MLflow, scikit-learn, pandas, skops and the store back ends (2-4 s,
 paid once per test worker), then serves requests, one JSON object per line on
 its standard input::

@@ -1,0 +1,1 @@
+"""The suite's engine: see README.md beside this file."""
