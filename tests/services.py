@@ -14,9 +14,10 @@ nothing of it is left (no process of its group, the port closed).
 - ``basic_auth_server``: chapter 15's ``auth_server.py``;
 - ``browser_page``: a page in headless Chromium;
 - ``taken_port``: a port held by another program (a bare socket, or an HTTP server answering 200);
-- ``postgres``: for a test that starts PostgreSQL itself.
+- ``postgres``: for a test that starts PostgreSQL itself (``require_java()`` does the same
+  for chapter 21's Spark tests).
 
-Where a system service (PostgreSQL, Chromium) is missing, the test is skipped with a
+Where a system service (PostgreSQL, Chromium, Java) is missing, the test is skipped with a
 one-line reason naming what to install; under ``CI=true`` it fails with that line instead,
 because CI proves every chapter. The helpers below (``start_script``, ``stop_script``,
 ``assert_gone``, ``assert_port_refused``, ...) are what a chapter's own server fixture uses
@@ -90,6 +91,19 @@ def postgres_found() -> bool:
             return False
         return shutil.which("runuser") is not None
     return True
+
+
+JAVA_HINT = "`sudo make system-deps` (Debian/Ubuntu: openjdk-17-jre-headless), or set JAVA_HOME to a Java 17"
+
+
+def java_found() -> bool:
+    """Java as chapter 21's spark_score.py looks for it: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    return bool(java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) or bool(shutil.which("java"))
+
+
+def require_java() -> None:
+    require("Java 17 for Spark", java_found(), JAVA_HINT)
 
 
 def require_postgres() -> None:

@@ -21,6 +21,7 @@ nothing; the demo fails if an experiment ends up without the tags.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,7 @@ GUIDE_SECTIONS = {
     "18_logged_models": "beyond the guide: logged models (5. Multiple runs: checkpoints)",
     "19_tuning": "beyond the guide: hyperparameter tuning",
     "20_migration": "beyond the guide: migrating (3. Tracking: mlruns, mlflow ui)",
+    "21_scale_out": "beyond the guide: scaling out",
 }
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +67,7 @@ class Step:
     script: str  # relative to examples/
     args: tuple[str, ...] = ()
     needs_postgres: bool = False  # skipped, with a hint, where Debian's postgresql is missing
+    needs_java: bool = False  # skipped, with a hint, where there is no Java 17 (Spark)
 
     def missing(self) -> str | None:
         """Why this step cannot run on this machine, or None."""
@@ -76,6 +79,12 @@ class Step:
                 pg_bin("initdb")
             except UserError:
                 return "needs PostgreSQL's initdb (Debian: make system-deps)"
+        if self.needs_java:
+            java_home = os.environ.get("JAVA_HOME")
+            if not (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) and not shutil.which(
+                "java"
+            ):
+                return "needs Java 17 for Spark (Debian: make system-deps, openjdk-17-jre-headless)"
         return None
 
     @property
@@ -171,6 +180,9 @@ PLAN: list[Step] = [
     # A guide-era ./mlruns (MLflow 2.10.2) migrated to SQLite, then: which store does what read?
     Step("20_migration/migrate_store.py", ("--replace",)),
     Step("20_migration/where_are_my_runs.py"),
+    # Chapter 08's champion scored on Spark (local[2]) and with pandas; one Optuna study run by two workers
+    Step("21_scale_out/spark_score.py", ("--rows", "200000"), needs_java=True),
+    Step("21_scale_out/shared_study.py", ("--workers", "2", "--trials", "5")),
 ]
 
 # Scripts the demo leaves out, with the reason (the discovery test requires one or the other).
