@@ -70,8 +70,10 @@ def main():
     # Choose the experiment, then switch autologging on *before* fitting.
     # It saves the model with cloudpickle, so MLflow 3 prints a WARNING recommending skops;
     # mlflow.sklearn.autolog(serialization_format="skops") would choose the safe format.
+    # pyspark is installed too (chapter 21), so a bare mlflow.autolog() would also arm Spark's
+    # datasource autologging and warn about PYSPARK_PIN_THREAD; this lesson has no Spark in it.
     experiment = mlflow.set_experiment(args.experiment_name)
-    mlflow.autolog()
+    mlflow.autolog(exclude_flavors=["spark"])
 
     # Fit as usual: autologging opens a run, records it and ends it
     model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, random_state=42)
