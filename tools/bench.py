@@ -150,7 +150,8 @@ def measure_floor(root: Path, times: int = 3) -> list[float]:
     return samples
 
 
-# The suite's CPU budget is counted in cold imports of this line (DEVELOPERS.md): at most 120, the goal 80.
+# The suite's budget is counted in the CPU seconds of one cold import of this line (DEVELOPERS.md):
+# make test's duration at most 120 of them, the goal 80. (Its CPU is printed as the same multiple.)
 BUDGET_CODE = "import mlflow, mlflow.sklearn, sklearn.linear_model, pandas"
 BUDGET, BUDGET_GOAL = 120, 80
 
@@ -418,11 +419,12 @@ def main(argv: list[str] | None = None) -> int:
             f"(target <= {TARGET_SUITE_S:.0f} s on 2 cores: {verdict})"
         )
         floor = statistics.median(imports)
-        ratio = cpu / floor
+        ratio = seconds / floor
         verdict = "ok" if ratio <= BUDGET else "OVER BUDGET"
         print(
-            f'  budget: {ratio:.0f}x the CPU of one cold `python -c "{BUDGET_CODE}"` ({floor:.2f} s, median of '
-            f"{len(imports)}: {min(imports):.2f}-{max(imports):.2f}); at most {BUDGET}x: {verdict}; goal {BUDGET_GOAL}x"
+            f'  budget: its {seconds:.0f} s are {ratio:.0f}x the CPU of one cold `python -c "{BUDGET_CODE}"` '
+            f"({floor:.2f} s, median of {len(imports)}: {min(imports):.2f}-{max(imports):.2f}); "
+            f"at most {BUDGET}x: {verdict}; goal {BUDGET_GOAL}x; its CPU is {cpu / floor:.0f}x"
         )
         print("\n".join(f"  {line}" for line in lines if line.startswith(("script runs:", "FAILED", "ERROR"))))
         if sampler is not None:

@@ -134,7 +134,15 @@ def work(args):
         )
         return value
 
+    # Ctrl-C (the terminal's, or the launcher's): finish the trial under way, then stop. A trial cut
+    # off inside an MLflow call could leave its child run RUNNING; a finished one is FINISHED.
+    def stop_after_this_trial(signum, frame):
+        print(f"worker {args.worker}: stopping after the trial under way", flush=True)
+        study.stop()
+
+    signal.signal(signal.SIGINT, stop_after_this_trial)
     study.optimize(objective, n_trials=args.trials)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def launch(args):
@@ -157,7 +165,7 @@ def launch(args):
         workers = [subprocess.Popen([*argv, "--worker", str(k)]) for k in range(args.workers)]
         try:
             failed = [k for k, worker in enumerate(workers) if worker.wait() != 0]
-        finally:  # Ctrl-C (or an error) here: Ctrl-C the workers too, so that their trial runs end FAILED
+        finally:  # Ctrl-C (or an error) here: Ctrl-C the workers too; each stops after its trial under way
             for worker in workers:
                 if worker.poll() is None:
                     worker.send_signal(signal.SIGINT)
@@ -195,7 +203,7 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:  # Ctrl-C: the workers were stopped, the runs ended FAILED
+    except KeyboardInterrupt:  # Ctrl-C: the workers stopped after their trials, the parent run ended FAILED
         sys.exit("interrupted")
     except (OSError, ValueError, MlflowException, sqlalchemy.exc.SQLAlchemyError) as exc:  # bad data or storage
         sys.exit(f"error: {exc}")
