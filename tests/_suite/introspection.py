@@ -18,8 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _suite.runner import SUITE_DIR_ENV
 from harness import EXAMPLES, clean_env
+
+from _suite.runner import SUITE_DIR_ENV
 
 SCRIPTS = sorted(path for path in EXAMPLES.glob("*/*.py") if not path.name.startswith("_"))
 

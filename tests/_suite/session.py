@@ -21,8 +21,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _suite.runner import SUITE_DIR_ENV, read_ledger
 from harness import EXAMPLES, LAUNCHERS, REPO
+
+from _suite.runner import SUITE_DIR_ENV, read_ledger
 
 # Left alone by the tree check: caches and the virtual environments the Makefile builds.
 NOT_CHECKED = ("__pycache__", ".pytest_cache", ".ruff_cache")
