@@ -79,7 +79,9 @@ def standin(tmp_path_factory):
     argv = [str(script_path(STANDIN)), "--port", str(port), "--region", REGION, "--bucket", BUCKET]
     process = runner.current().start(argv, cwd=workdir, env=clean_env(), claim=True, new_session=True)
     deadline = time.monotonic() + 120
-    while "unset AWS_PROFILE" not in process.stdout:
+    # Ready once the whole start-up text is out: its last line is the deploy command, ending in the bucket
+    # (with PYTHONUNBUFFERED=1, as on CI, the lines arrive one by one).
+    while f"--bucket {BUCKET}\n" not in process.stdout:
         assert process.poll() is None and time.monotonic() < deadline, process.describe()
         time.sleep(0.1)
     url = f"http://127.0.0.1:{port}"
