@@ -396,7 +396,6 @@ TEST_SETTINGS = Settings(
     s3_secret_key="test-secret-key",
     bucket="winelab-test",
 )
-ADMIN = ("admin", "test-admin-password")
 
 
 @pytest.fixture(scope="module")
@@ -426,6 +425,7 @@ class AuthServer:
     folder: Path  # the script's temporary folder: ini file, users database, store
 
 
+ADMIN = ("admin", "test-admin-password")  # the auth server's admin, as auth_server.py is told
 AUTH_READY = r"--app-name basic-auth at (http://127\.0\.0\.1:(\d+)) \(pid (\d+)\).*\n +data in (\S+)"
 
 
