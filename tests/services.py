@@ -47,6 +47,7 @@ from _suite import runner
 from harness import Result, Store, clean_env, script_path
 
 from tools import screenshots
+from tools.demo import java_found
 from tools.screenshots import CHROMIUM_ARGS
 from winelab.errors import UserError
 from winelab.remote import Settings, pg_bin, remote_stack
@@ -96,13 +97,8 @@ def postgres_found() -> bool:
 JAVA_HINT = "`sudo make system-deps` (Debian/Ubuntu: openjdk-17-jre-headless), or set JAVA_HOME to a Java 17"
 
 
-def java_found() -> bool:
-    """Java as chapter 21's spark_score.py looks for it: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
-    java_home = os.environ.get("JAVA_HOME")
-    return bool(java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) or bool(shutil.which("java"))
-
-
 def require_java() -> None:
+    """Java looked up as the demo does (``tools.demo.java_found``)."""
     require("Java 17 for Spark", java_found(), JAVA_HINT)
 
 

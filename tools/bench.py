@@ -259,8 +259,8 @@ class CpuSampler(threading.Thread):
             if WARM in cmd:
                 forked = parent is not None and WARM in parent["cmd"]
                 kind, name = ("warm script runs (forked)", "script") if forked else ("pytest", "warm interpreter")
-            elif script_of(words) is not None:
-                kind, name = "real script runs", script_of(words)
+            elif (script := script_of(words)) is not None:
+                kind, name = "real script runs", script
             else:
                 ancestor, kind = parent, None
                 while ancestor is not None and kind is None:

@@ -62,6 +62,12 @@ EXAMPLES = REPO / "examples"
 DEFAULT_STORE = REPO / "demo-store"
 
 
+def java_found() -> bool:
+    """Java as chapter 21's spark_score.py looks for it: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    return bool(java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) or bool(shutil.which("java"))
+
+
 @dataclass(frozen=True)
 class Step:
     script: str  # relative to examples/
@@ -79,12 +85,8 @@ class Step:
                 pg_bin("initdb")
             except UserError:
                 return "needs PostgreSQL's initdb (Debian: make system-deps)"
-        if self.needs_java:
-            java_home = os.environ.get("JAVA_HOME")
-            if not (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) and not shutil.which(
-                "java"
-            ):
-                return "needs Java 17 for Spark (Debian: make system-deps, openjdk-17-jre-headless)"
+        if self.needs_java and not java_found():
+            return "needs Java 17 for Spark (Debian: make system-deps, openjdk-17-jre-headless)"
         return None
 
     @property
