@@ -112,6 +112,12 @@ def module_store(request, tmp_path_factory, migrated_db) -> Store:
         yield activate(make_store(request.param, folder, migrated_db), monkeypatch)
 
 
+@pytest.fixture(scope="module")
+def chapter_store(request, tmp_path_factory, migrated_db) -> Store:
+    """One SQLite store and working folder for a whole test module (its script runs, read by several tests)."""
+    return make_store("sqlite", tmp_path_factory.mktemp(request.module.__name__), migrated_db)
+
+
 @pytest.fixture
 def file_store(tmp_path, migrated_db, monkeypatch) -> Store:
     """The legacy ./mlruns file store, with MLflow 3.13's opt-in set."""

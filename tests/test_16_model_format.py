@@ -22,7 +22,7 @@ import pytest
 import reference
 import yaml
 from _suite.runner import run_script_in
-from harness import EXAMPLES, make_store, predict_fresh
+from harness import EXAMPLES, predict_fresh
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -82,12 +82,6 @@ def logged_model(store, run_name: str):
         experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
     )
     return run, model
-
-
-@pytest.fixture(scope="module")
-def chapter_store(tmp_path_factory, migrated_db):
-    """One SQLite store and working folder for the chapter's three scripts (experiment model_format)."""
-    return make_store("sqlite", tmp_path_factory.mktemp("16_model_format"), migrated_db)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import reference
 from _suite import runner
-from harness import Store, make_store, read_mlmodel, signature_inputs
+from harness import read_mlmodel, signature_inputs
 from mlflow.entities import LoggedModelStatus
 from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import train_test_split
@@ -44,25 +44,20 @@ PIPELINE_SETTINGS = (0.1, 0.3)  # pipeline.py --alpha --l1-ratio
 
 
 @pytest.fixture(scope="module")
-def sqlite_store(tmp_path_factory, migrated_db) -> Store:
-    return make_store("sqlite", tmp_path_factory.mktemp("18_logged_models"), migrated_db)
-
-
-@pytest.fixture(scope="module")
-def checkpoints(sqlite_store):
+def checkpoints(chapter_store):
     args = ["--alphas", *ALPHAS, "--rank-by", "r2", "--model-name", MODEL_NAME]
-    return runner.run_script_in(sqlite_store, CHECKPOINTS, *args)
+    return runner.run_script_in(chapter_store, CHECKPOINTS, *args)
 
 
 @pytest.fixture(scope="module")
-def datasets(sqlite_store):
-    return runner.run_script_in(sqlite_store, DATASETS, "--other-seed", str(OTHER_SEED))
+def datasets(chapter_store):
+    return runner.run_script_in(chapter_store, DATASETS, "--other-seed", str(OTHER_SEED))
 
 
 @pytest.fixture(scope="module")
-def pipeline(sqlite_store):
+def pipeline(chapter_store):
     alpha, l1_ratio = PIPELINE_SETTINGS
-    return runner.run_script_in(sqlite_store, PIPELINE, "--alpha", str(alpha), "--l1-ratio", str(l1_ratio))
+    return runner.run_script_in(chapter_store, PIPELINE, "--alpha", str(alpha), "--l1-ratio", str(l1_ratio))
 
 
 def split_frames(frame, seed=42, test_size=0.25):
@@ -125,8 +120,8 @@ def checkpoint_models(store):
     return run, {model.model_id: model for model in models}
 
 
-def test_one_logged_model_per_alpha_with_params_step_and_metrics_on_the_eval_dataset(sqlite_store, checkpoints):
-    run, models = checkpoint_models(sqlite_store)
+def test_one_logged_model_per_alpha_with_params_step_and_metrics_on_the_eval_dataset(chapter_store, checkpoints):
+    run, models = checkpoint_models(chapter_store)
     assert run.data.params == {"alphas": str(PATH), "l1_ratio": str(L1_RATIO)}
     _, test = split_frames(reference.wine())
     eval_digest = digest(test)
@@ -150,7 +145,7 @@ def test_one_logged_model_per_alpha_with_params_step_and_metrics_on_the_eval_dat
             assert metric.value == pytest.approx(expected[metric.key], rel=1e-9)
 
     # The run holds the same metrics as a history over the steps (its chart of the path).
-    history = sqlite_store.client.get_metric_history(run.info.run_id, "rmse")
+    history = chapter_store.client.get_metric_history(run.info.run_id, "rmse")
     assert [(point.step, point.value) for point in sorted(history, key=lambda point: point.step)] == [
         (step, pytest.approx(metrics["rmse"], rel=1e-9)) for step, (metrics, _, _) in enumerate(walked)
     ]
@@ -163,8 +158,8 @@ def test_one_logged_model_per_alpha_with_params_step_and_metrics_on_the_eval_dat
     check_dataset(by_context["evaluation"], "wine_test", test)
 
 
-def test_the_ranking_and_the_registered_version_are_the_best_checkpoint(sqlite_store, checkpoints):
-    run, models = checkpoint_models(sqlite_store)
+def test_the_ranking_and_the_registered_version_are_the_best_checkpoint(chapter_store, checkpoints):
+    run, models = checkpoint_models(chapter_store)
     step_of = {output.model_id: output.step for output in run.outputs.model_outputs}
     walked = walk_path()
 
@@ -182,7 +177,7 @@ def test_the_ranking_and_the_registered_version_are_the_best_checkpoint(sqlite_s
     # One version of MODEL_NAME, made from the best checkpoint (and the checkpoint links back to it).
     best_step = expected_steps[0]
     [best_id] = [model_id for model_id, step in step_of.items() if step == best_step]
-    [version] = sqlite_store.client.search_model_versions(filter_string=f"name = '{MODEL_NAME}'")
+    [version] = chapter_store.client.search_model_versions(filter_string=f"name = '{MODEL_NAME}'")
     assert str(version.version) == "1" and version.run_id == run.info.run_id
     assert version.source == f"models:/{best_id}"
     linked = {model_id: model.tags.get("mlflow.modelVersions") for model_id, model in models.items()}
@@ -192,7 +187,7 @@ def test_the_ranking_and_the_registered_version_are_the_best_checkpoint(sqlite_s
 
     # The registered model is the warm-started fit at that alpha: same coefficients as the walk here.
     local = mlflow.artifacts.download_artifacts(
-        artifact_uri=models[best_id].artifact_location, tracking_uri=sqlite_store.uri
+        artifact_uri=models[best_id].artifact_location, tracking_uri=chapter_store.uri
     )
     registered = mlflow.sklearn.load_model(local)
     _, coef, intercept = walked[best_step]
@@ -204,8 +199,8 @@ def test_the_ranking_and_the_registered_version_are_the_best_checkpoint(sqlite_s
 # --- datasets.py -------------------------------------------------------------------------------
 
 
-def test_each_run_records_its_splits_with_digests_that_follow_the_data(sqlite_store, datasets):
-    runs = {run.info.run_name: run for run in sqlite_store.runs("wine_datasets")}
+def test_each_run_records_its_splits_with_digests_that_follow_the_data(chapter_store, datasets):
+    runs = {run.info.run_name: run for run in chapter_store.runs("wine_datasets")}
     names = ["seed-42", "seed-42-again", f"seed-{OTHER_SEED}", "deduplicated"]
     assert sorted(runs) == sorted(names)
 
@@ -257,9 +252,9 @@ def test_each_run_records_its_splits_with_digests_that_follow_the_data(sqlite_st
 # --- pipeline.py -------------------------------------------------------------------------------
 
 
-def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
+def test_the_autologged_pipeline_takes_raw_features(chapter_store, pipeline):
     alpha, l1_ratio = PIPELINE_SETTINGS
-    run = only_run(sqlite_store, "wine_pipeline")
+    run = only_run(chapter_store, "wine_pipeline")
     assert run.data.params["model__alpha"] == str(alpha)
     assert run.data.params["model__l1_ratio"] == str(l1_ratio)
     assert run.data.params["scaler__with_mean"] == "True"
@@ -281,16 +276,16 @@ def test_the_autologged_pipeline_takes_raw_features(sqlite_store, pipeline):
     assert run.data.metrics["training_root_mean_squared_error"] == pytest.approx(training_rmse, rel=1e-9)
 
     # One logged model; its signature is the 11 raw features, no target.
-    [model] = sqlite_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    [model] = chapter_store.client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert model.source_run_id == run.info.run_id
-    mlmodel = read_mlmodel(sqlite_store, model)
+    mlmodel = read_mlmodel(chapter_store, model)
     inputs = signature_inputs(mlmodel)
     assert [column["name"] for column in inputs] == reference.FEATURES
     assert {column["type"] for column in inputs} == {"double"}
     assert mlmodel["flavors"]["sklearn"]["serialization_format"] == "skops"
 
     # Loaded as a pyfunc, it predicts raw rows exactly as the pipeline fitted here.
-    local = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location, tracking_uri=sqlite_store.uri)
+    local = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location, tracking_uri=chapter_store.uri)
     # Its input example: the first raw training rows, as autolog saw them (log_input_examples=True).
     example = json.loads((Path(local) / "input_example.json").read_text())
     assert example["columns"] == reference.FEATURES and len(example["data"]) >= 1

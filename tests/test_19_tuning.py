@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import reference
 from _suite import runner
-from harness import Result, Store, assert_rejected, expected_metrics, make_store
+from harness import Result, Store, assert_rejected, expected_metrics
 from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold
 
@@ -28,11 +28,6 @@ SYSTEM_EXPERIMENT = "system_metrics"
 MODEL_NAME = "wine_quality_optuna"
 N_TRIALS, FOLDS, SEED = 15, 5, 42  # the script's defaults, which the fixture runs
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
-
-
-@pytest.fixture(scope="module")
-def sqlite_store(tmp_path_factory, migrated_db) -> Store:
-    return make_store("sqlite", tmp_path_factory.mktemp("19_tuning"), migrated_db)
 
 
 def independent_cv(alpha: float, l1_ratio: float) -> list[tuple[float, bool]]:
@@ -80,8 +75,8 @@ def history(client, run_id: str, key: str) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def study(sqlite_store) -> Study:
-    store = sqlite_store
+def study(chapter_store) -> Study:
+    store = chapter_store
     result = runner.run_script_in(store, OPTUNA)
     runs = store.runs(TUNING_EXPERIMENT)
     [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
@@ -256,11 +251,11 @@ SYSTEM_L1_RATIO = 0.5  # system_metrics.py's fixed l1_ratio
 
 
 @pytest.fixture(scope="module")
-def system_run(sqlite_store):
+def system_run(chapter_store):
     args = [str(item) for pair in SYSTEM_ARGS.items() for item in pair]
-    result = runner.run_script_in(sqlite_store, SYSTEM, *args)
-    [run] = sqlite_store.runs(SYSTEM_EXPERIMENT)
-    return sqlite_store, result, run
+    result = runner.run_script_in(chapter_store, SYSTEM, *args)
+    [run] = chapter_store.runs(SYSTEM_EXPERIMENT)
+    return chapter_store, result, run
 
 
 def test_system_metrics_were_sampled_during_the_run(system_run):

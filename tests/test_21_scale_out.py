@@ -32,7 +32,7 @@ import psutil
 import pytest
 import reference
 from _suite import runner
-from harness import Result, Store, assert_rejected, clean_env, make_store, script_path
+from harness import Result, Store, assert_rejected, clean_env, script_path
 from services import require_java
 from sklearn.linear_model import ElasticNet
 from sklearn.model_selection import KFold
@@ -67,11 +67,6 @@ def assert_no_jvm_left(folder: Path, timeout: float = 20) -> None:
 # --- spark_score.py, once for the module --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sqlite_store(tmp_path_factory, migrated_db) -> Store:
-    return make_store("sqlite", tmp_path_factory.mktemp("21_scale_out"), migrated_db)
-
-
 @dataclass
 class Scored:
     store: Store
@@ -90,15 +85,15 @@ def champion(store: Store) -> tuple[object, ElasticNet]:
 
 
 @pytest.fixture(scope="module")
-def scored(sqlite_store, tmp_path_factory) -> Scored:
+def scored(chapter_store, tmp_path_factory) -> Scored:
     """One spark_score.py run in a fresh store: it registers the champion itself, then scores ROWS wines."""
     require_java()
     out = tmp_path_factory.mktemp("scale_out_files")  # outside the working folder, which must stay clean
     args = ["--rows", str(ROWS), "--partitions", str(PARTITIONS), "--output-dir", str(out)]
-    result = runner.run_script_in(sqlite_store, SCORE, *args, timeout=300)
-    [run] = sqlite_store.runs(EXPERIMENT, filter_string="attributes.run_name = 'spark-scoring'")
-    _, model = champion(sqlite_store)
-    return Scored(sqlite_store, result, run, out, model)
+    result = runner.run_script_in(chapter_store, SCORE, *args, timeout=300)
+    [run] = chapter_store.runs(EXPERIMENT, filter_string="attributes.run_name = 'spark-scoring'")
+    _, model = champion(chapter_store)
+    return Scored(chapter_store, result, run, out, model)
 
 
 def by_row_id(folder: Path) -> pd.DataFrame:
@@ -289,15 +284,15 @@ class Study:
 
 
 @pytest.fixture(scope="module")
-def study(sqlite_store, tmp_path_factory) -> Study:
+def study(chapter_store, tmp_path_factory) -> Study:
     storage = f"sqlite:///{tmp_path_factory.mktemp('optuna') / 'optuna.db'}"
     args = ["--workers", str(WORKERS), "--trials", str(TRIALS), "--storage", storage, "--experiment-name", "study"]
-    result = runner.run_script_in(sqlite_store, STUDY, *args, timeout=300)
-    runs = sqlite_store.runs("study")
+    result = runner.run_script_in(chapter_store, STUDY, *args, timeout=300)
+    runs = chapter_store.runs("study")
     [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
     children = [run for run in runs if run is not parent]
     children.sort(key=lambda run: int(run.data.tags["optuna.trial_number"]))
-    return Study(sqlite_store, result, parent, children)
+    return Study(chapter_store, result, parent, children)
 
 
 def test_one_parent_and_a_child_run_per_trial_of_every_worker(study):
