@@ -96,6 +96,20 @@ def refit(alpha: float, l1_ratio: float, test_size: float = 0.25, seed: int = 42
     return model, parts
 
 
+def cross_validate(alpha: float, l1_ratio: float, folds: int, seed: int = 42) -> list[tuple[float, object]]:
+    """Per fold of a shuffled ``KFold`` over the training rows: ``(rmse on the held-out rows, the fitted model)``."""
+    from sklearn.linear_model import ElasticNet
+    from sklearn.model_selection import KFold
+
+    train_x, _, train_y, _ = split()  # the scripts split with seed 42, whatever seed their folds use
+    found = []
+    for fit_rows, score_rows in KFold(n_splits=folds, shuffle=True, random_state=seed).split(train_x):
+        model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=seed)
+        model.fit(train_x.iloc[fit_rows], train_y.iloc[fit_rows])
+        found.append((metrics(train_y.iloc[score_rows], model.predict(train_x.iloc[score_rows]))["rmse"], model))
+    return found
+
+
 def metrics(actual, predicted) -> dict[str, float]:
     """rmse, mae and r2 by their formulas (not sklearn.metrics, not winelab.metrics)."""
     actual = np.asarray(actual, dtype=float)

@@ -18,8 +18,6 @@ import pytest
 import reference
 from _suite import runner
 from harness import Result, Store, assert_rejected, expected_metrics
-from sklearn.linear_model import ElasticNet
-from sklearn.model_selection import KFold
 
 OPTUNA = "19_tuning/optuna_search.py"
 SYSTEM = "19_tuning/system_metrics.py"
@@ -32,14 +30,7 @@ RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
 def independent_cv(alpha: float, l1_ratio: float) -> list[tuple[float, bool]]:
     """Per fold: (rmse on the held-out rows, whether every coefficient came out zero), all folds."""
-    train_x, _, train_y, _ = reference.split()  # the scripts split with seed 42 whatever --seed says
-    folds = []
-    for fit_rows, score_rows in KFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(train_x):
-        model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=SEED)
-        model.fit(train_x.iloc[fit_rows], train_y.iloc[fit_rows])
-        rmse = reference.metrics(train_y.iloc[score_rows], model.predict(train_x.iloc[score_rows]))["rmse"]
-        folds.append((rmse, not np.any(model.coef_)))
-    return folds
+    return [(rmse, not np.any(model.coef_)) for rmse, model in reference.cross_validate(alpha, l1_ratio, FOLDS, SEED)]
 
 
 # --- optuna_search.py ---------------------------------------------------------------------------

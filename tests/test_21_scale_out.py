@@ -35,7 +35,6 @@ from _suite import runner
 from harness import Result, Store, assert_rejected, clean_env, script_path
 from services import require_java
 from sklearn.linear_model import ElasticNet
-from sklearn.model_selection import KFold
 
 SCORE = "21_scale_out/spark_score.py"
 STUDY = "21_scale_out/shared_study.py"
@@ -321,13 +320,8 @@ def test_the_best_trial_on_the_parent_is_the_best_child(study):
     assert parent.data.tags["best_run_id"] == best.info.run_id
     assert parent.data.tags["best_trial_number"] == best.data.tags["optuna.trial_number"]
     # ... and its cv_rmse is a 3-fold cross-validation on the training rows, redone here
-    train_x, _, train_y, _ = reference.split()
     alpha, l1_ratio = float(best.data.params["alpha"]), float(best.data.params["l1_ratio"])
-    rmses = []
-    for fit_rows, score_rows in KFold(n_splits=3, shuffle=True, random_state=42).split(train_x):
-        model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=42)
-        model.fit(train_x.iloc[fit_rows], train_y.iloc[fit_rows])
-        rmses.append(reference.metrics(train_y.iloc[score_rows], model.predict(train_x.iloc[score_rows]))["rmse"])
+    rmses = [rmse for rmse, _ in reference.cross_validate(alpha, l1_ratio, folds=3, seed=42)]
     assert best.data.metrics["cv_rmse"] == pytest.approx(np.mean(rmses), rel=1e-9)
     assert f"best: trial {best.data.tags['optuna.trial_number']} (worker {best.data.tags['worker']}" in (
         study.result.stdout
